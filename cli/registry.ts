@@ -1,0 +1,7 @@
+// The table of `twinslot` commands. Each command lives in its own module, loaded on use so
+// that `twinslot bundle` does not pay for the MQTT client.
+
+import type { Command } from './command.ts';
+
+export const COMMANDS: Record<string, () => Promise<Command>> = {
+};
