@@ -1,0 +1,84 @@
+// The supervisor's parts, as ports. supervisor/main.ts builds the real ones; the trial machine
+// and its executor only see these interfaces.
+
+import type { HealthSpec, Entrypoint } from '../bundle/manifest-types.ts';
+
+// ---- watchdog ---------------------------------------------------------------------------
+
+export interface WatchdogInfo {
+  identity: string;
+  timeoutSeconds: number;
+  /** WDIOC_GETBOOTSTATUS flags; non-zero when the last reboot was caused by the watchdog. */
+  bootStatus: number;
+  /** WDIOF_* option bits from WDIOC_GETSUPPORT. */
+  options: number;
+}
+
+/** A watchdog device. `open` arms it: from then on it must be pet or the machine resets. */
+export interface Watchdog {
+  open(timeoutSeconds: number): Promise<WatchdogInfo>;
+  pet(): void;
+  /** Clean stop: writes the magic 'V' and closes, disarming the device. */
+  closeMagic(): void;
+  /** Close without the magic character: the device stays armed (used on crash paths). */
+  closeArmed(): void;
+}
+
+// ---- app runner -------------------------------------------------------------------------
+
+export interface AppSpec {
+  /** Directory the app runs from (the `current` symlink, resolved when started). */
+  slotDir: string;
+  name: string;
+  version: string;
+  entrypoint: Entrypoint;
+  /** Extra environment set by the supervisor (NOTIFY_SOCKET, TWINSLOT_SLOT, ...). */
+  env: Record<string, string>;
+}
+
+export type AppRunnerEvent =
+  | { type: 'started'; pid: number; at: number }
+  | { type: 'exited'; pid: number; code: number | null; signal: string | null; uptimeMs: number; at: number }
+  | { type: 'crash-loop'; restarts: number; windowMs: number; at: number }
+  | { type: 'restart-scheduled'; delayMs: number; restarts: number; at: number };
+
+export interface AppStatus {
+  pid: number | null;
+  startedAt: number | null;
+  restarts: number;
+  crashLoop: boolean;
+}
+
+/** Runs one app at a time, restarting it with backoff when it exits. */
+export interface AppRunner {
+  /** Starts `spec` (stopping whatever ran before). */
+  start(spec: AppSpec): Promise<void>;
+  /** SIGTERM to the process group, SIGKILL after the stop timeout; no restart afterwards. */
+  stop(): Promise<void>;
+  status(): AppStatus;
+  on(listener: (event: AppRunnerEvent) => void): () => void;
+}
+
+// ---- health -----------------------------------------------------------------------------
+
+export type HealthVerdict =
+  | { state: 'starting' }
+  | { state: 'healthy'; since: number }
+  | { state: 'unhealthy'; reason: string; code: HealthFailureCode };
+
+export type HealthFailureCode =
+  | 'HEALTH_START_TIMEOUT'
+  | 'HEALTH_HTTP_FAILED'
+  | 'HEALTH_COMMAND_FAILED'
+  | 'HEALTH_NOTIFY_TIMEOUT'
+  | 'APP_EXITED'
+  | 'APP_CRASH_LOOP';
+
+/** Watches one running instance of the app and tells whether it is healthy. */
+export interface HealthMonitor {
+  /** Begins checking an app started at `startedAt` with the effective spec (device merged with bundle). */
+  start(spec: HealthSpec, startedAt: number): void;
+  stop(): void;
+  verdict(): HealthVerdict;
+  on(listener: (verdict: HealthVerdict) => void): () => void;
+}
