@@ -27,7 +27,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['bin/**/*.js', 'eslint.config.js'],
+    files: ['bin/**/*.js', 'eslint.config.js', 'test/fixtures/**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },
 );
