@@ -27,7 +27,9 @@ export default tseslint.config(
     },
   },
   {
-    files: ['bin/**/*.js', 'eslint.config.js', 'test/fixtures/**/*.mjs'],
+    // Plain scripts (fixture apps, the sample app, the bin shim) are linted without type information.
+    files: ['bin/**/*.js', 'eslint.config.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
+    languageOptions: { parserOptions: { projectService: false, project: false } },
   },
 );
