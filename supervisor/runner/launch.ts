@@ -1,0 +1,87 @@
+// Starts one instance of an app: resolves the command, user and environment, spawns it in its
+// own process group with execa and sends its output lines to the log.
+
+import { realpathSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { execa } from 'execa';
+import { CodedError, messageOf } from '../../common/errors.ts';
+import type { Logger } from '../../common/log.ts';
+import type { AppSpec } from '../ports.ts';
+import { lookupUser, type UserIdentity } from './user.ts';
+
+export interface ExitStatus {
+  code: number | null;
+  signal: string | null;
+}
+
+/** A spawned app instance. Its pid is also its process group id. */
+export interface LaunchedApp {
+  pid: number;
+  /** Epoch ms, for status and events. */
+  startedAt: number;
+  /** Monotonic ms, for uptime. */
+  startedMono: number;
+  /** Settles when the process has exited and been reaped. */
+  exited: Promise<ExitStatus>;
+  hasExited(): boolean;
+}
+
+/** Spawns `spec`; rejects with APP_SPAWN_FAILED when the command cannot be started. */
+export async function launchApp(spec: AppSpec, logger: Logger, now: () => number, monotonic: () => number): Promise<LaunchedApp> {
+  const slotDir = resolveSlotDir(spec);
+  const [command, ...args] = spec.entrypoint.command;
+  if (command === undefined) throw new CodedError('APP_SPAWN_FAILED', `${spec.name}: empty entrypoint command`);
+  const identity = await resolveUser(spec.entrypoint.user, logger);
+  const subprocess = execa(isAbsolute(command) ? command : resolve(slotDir, command), args, {
+    cwd: resolve(slotDir, spec.entrypoint.workingDir ?? '.'),
+    env: { ...identity?.env, ...spec.entrypoint.env, ...spec.env },
+    extendEnv: true,
+    detached: true, // own session and process group: stop signals reach grandchildren too
+    stdin: 'ignore',
+    buffer: false, // a long-running app: lines go to the log, never into memory
+    reject: false,
+    ...(identity === null ? {} : { uid: identity.uid, gid: identity.gid }),
+  });
+  subprocess.catch(() => undefined); // outcome is read from 'exit'; reject:false makes this a no-op
+  const spawned = await new Promise<number>((ok, fail) => {
+    subprocess.once('spawn', () => ok(subprocess.pid ?? -1));
+    subprocess.once('error', (err) => fail(new CodedError('APP_SPAWN_FAILED', `${spec.name}: ${messageOf(err)}`, {}, { cause: err })));
+  });
+  let done = false;
+  const exited = new Promise<ExitStatus>((ok) => {
+    subprocess.once('exit', (code, signal) => {
+      done = true;
+      ok({ code, signal });
+    });
+  });
+  const labels = { event: 'app-output', app: spec.name, version: spec.version, pid: spawned };
+  forwardLines(subprocess.stdout, logger, { ...labels, stream: 'stdout' });
+  forwardLines(subprocess.stderr, logger, { ...labels, stream: 'stderr' });
+  return { pid: spawned, startedAt: now(), startedMono: monotonic(), exited, hasExited: () => done };
+}
+
+// Resolved once per start: `current` may flip to the other slot while this instance runs.
+function resolveSlotDir(spec: AppSpec): string {
+  try {
+    return realpathSync(spec.slotDir);
+  } catch (err) {
+    throw new CodedError('APP_SPAWN_FAILED', `${spec.name}: slot directory ${spec.slotDir}: ${messageOf(err)}`, {}, { cause: err });
+  }
+}
+
+function forwardLines(stream: Readable | null, logger: Logger, labels: Record<string, unknown>): void {
+  if (stream === null) return;
+  const lines = createInterface({ input: stream, crlfDelay: Infinity });
+  lines.on('line', (line) => logger.info({ ...labels, line }));
+}
+
+async function resolveUser(user: string | undefined, logger: Logger): Promise<UserIdentity | null> {
+  if (user === undefined) return null;
+  if (process.getuid?.() !== 0) {
+    logger.warn({ event: 'app-user-ignored', user }, 'not running as root: the app runs as the supervisor user');
+    return null;
+  }
+  return lookupUser(user);
+}

@@ -1,0 +1,70 @@
+// Signals and inspects an app's process group (the app is started detached, so pgid = its pid).
+
+import { readdirSync, readFileSync } from 'node:fs';
+import type { Clock } from '../../common/clock.ts';
+import { isErrno } from '../../common/errors.ts';
+
+const POLL_MS = 25;
+
+/** Sends `signal` to every process of the group; a group that is already gone is fine. */
+export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch (err) {
+    if (!isErrno(err, 'ESRCH')) throw err;
+  }
+}
+
+/**
+ * Live (non-zombie) processes whose process group is `pgid`, from /proc. Zombies are left out:
+ * they are dead, and reaping an orphan is its new parent's business (init), not the app's.
+ */
+export function liveGroupMembers(pgid: number): number[] {
+  const members: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = readStat(entry);
+    if (stat !== null && stat.pgrp === pgid && stat.state !== 'Z') members.push(Number(entry));
+  }
+  return members;
+}
+
+function readStat(pid: string): { state: string; pgrp: number } | null {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) state ppid pgrp ..."; comm may hold spaces and parentheses, so split after the last ')'.
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return { state: fields[0] ?? '', pgrp: Number(fields[2]) };
+  } catch {
+    return null; // the process ended while we looked
+  }
+}
+
+/** Resolves true once `done()` holds, false if `timeoutMs` passes first. */
+export async function waitFor(clock: Clock, done: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = clock.monotonic() + timeoutMs;
+  while (!done()) {
+    if (clock.monotonic() >= deadline) return false;
+    await clock.sleep(POLL_MS);
+  }
+  return true;
+}
+
+export interface GroupExit {
+  /** SIGKILL was needed. */
+  forced: boolean;
+}
+
+/**
+ * SIGTERM to the whole group, SIGKILL to what is left after `stopTimeoutMs`, then waits until
+ * the leader has been reaped (`leaderGone`) and no live member remains.
+ */
+export async function terminateGroup(clock: Clock, pgid: number, leaderGone: () => boolean, stopTimeoutMs: number): Promise<GroupExit> {
+  const gone = (): boolean => leaderGone() && liveGroupMembers(pgid).length === 0;
+  signalGroup(pgid, 'SIGTERM');
+  if (await waitFor(clock, gone, stopTimeoutMs)) return { forced: false };
+  signalGroup(pgid, 'SIGKILL');
+  // SIGKILL cannot be ignored; this only waits for the kernel and for libuv to reap the leader.
+  await waitFor(clock, gone, 10_000);
+  return { forced: true };
+}

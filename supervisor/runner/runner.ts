@@ -1,0 +1,130 @@
+// Runs one app at a time: starts it, restarts it with backoff when it exits, reports crash
+// loops, and stops the whole process group on request.
+
+import { systemClock, type Clock } from '../../common/clock.ts';
+import { messageOf } from '../../common/errors.ts';
+import type { Logger } from '../../common/log.ts';
+import type { AppRunner, AppRunnerEvent, AppSpec, AppStatus } from '../ports.ts';
+import { launchApp, type ExitStatus, type LaunchedApp } from './launch.ts';
+import { terminateGroup, waitFor, liveGroupMembers } from './process-group.ts';
+import { RestartPolicy, type BackoffSettings, type CrashLoopSettings } from './restart-policy.ts';
+
+export interface AppRunnerOptions {
+  logger: Logger;
+  clock?: Clock;
+  /** Time between SIGTERM and SIGKILL. */
+  stopTimeoutMs: number;
+  backoff: BackoffSettings;
+  crashLoop: CrashLoopSettings;
+}
+
+// One start(spec) .. stop() period. Aborting `abort` cancels a pending restart.
+interface Session {
+  spec: AppSpec;
+  abort: AbortController;
+  policy: RestartPolicy;
+  restarts: number;
+  current: LaunchedApp | null;
+  /** The restart sequence in progress, if any. */
+  pending: Promise<void> | null;
+}
+
+/** An AppRunner for real processes (execa, process groups, PM2-style restart backoff). */
+export function createAppRunner(options: AppRunnerOptions): AppRunner {
+  const { logger, stopTimeoutMs } = options;
+  const clock = options.clock ?? systemClock;
+  const listeners = new Set<(event: AppRunnerEvent) => void>();
+  let session: Session | null = null;
+
+  function emit(event: AppRunnerEvent): void {
+    for (const listener of listeners) {
+      try {
+        listener(event);
+      } catch (err) {
+        logger.error({ event: 'runner-listener-failed', err: messageOf(err) }, 'runner listener threw');
+      }
+    }
+  }
+
+  async function launch(s: Session): Promise<void> {
+    const app = await launchApp(s.spec, logger, () => clock.now(), () => clock.monotonic());
+    s.current = app;
+    logger.info({ event: 'app-started', app: s.spec.name, version: s.spec.version, pid: app.pid }, 'app started');
+    emit({ type: 'started', pid: app.pid, at: app.startedAt });
+    void app.exited.then((status) => onExit(s, app, status));
+  }
+
+  function onExit(s: Session, app: LaunchedApp, status: ExitStatus): void {
+    const uptimeMs = clock.monotonic() - app.startedMono;
+    logger.warn({ event: 'app-exited', app: s.spec.name, version: s.spec.version, pid: app.pid, ...status, uptimeMs: Math.round(uptimeMs) }, 'app exited');
+    emit({ type: 'exited', pid: app.pid, code: status.code, signal: status.signal, uptimeMs, at: clock.now() });
+    if (s.abort.signal.aborted) return; // stop() owns what happens next
+    s.current = null;
+    s.pending = restartAfter(s, app.pid, uptimeMs).catch((err: unknown) => {
+      if (!s.abort.signal.aborted) logger.error({ event: 'app-restart-failed', err: messageOf(err) }, 'restart sequence failed');
+    });
+  }
+
+  // Removes what the exited app left in its group (a port held by a grandchild would break the
+  // next instance), waits the backoff delay, starts again; a failed spawn counts as a crash.
+  async function restartAfter(s: Session, pgid: number, uptimeMs: number): Promise<void> {
+    let lastUptime = uptimeMs;
+    if (liveGroupMembers(pgid).length > 0) await terminateGroup(clock, pgid, () => true, stopTimeoutMs);
+    for (;;) {
+      const decision = s.policy.next(clock.monotonic(), lastUptime);
+      s.restarts += 1;
+      if (decision.enteredCrashLoop) {
+        const { restarts, windowMs } = options.crashLoop;
+        logger.error({ event: 'app-crash-loop', app: s.spec.name, version: s.spec.version, restarts, windowMs }, 'app is in a crash loop');
+        emit({ type: 'crash-loop', restarts, windowMs, at: clock.now() });
+      }
+      emit({ type: 'restart-scheduled', delayMs: decision.delayMs, restarts: s.restarts, at: clock.now() });
+      await clock.sleep(decision.delayMs, s.abort.signal);
+      try {
+        await launch(s);
+        return;
+      } catch (err) {
+        logger.error({ event: 'app-spawn-failed', app: s.spec.name, err: messageOf(err) }, 'app could not be started');
+        lastUptime = 0;
+      }
+    }
+  }
+
+  async function stopSession(s: Session): Promise<void> {
+    s.abort.abort();
+    await s.pending; // a launch in flight finishes, so its process is stopped below too
+    const app = s.current;
+    if (app === null) return;
+    const outcome = await terminateGroup(clock, app.pid, () => app.hasExited(), stopTimeoutMs);
+    await waitFor(clock, () => app.hasExited(), stopTimeoutMs);
+    s.current = null;
+    logger.info({ event: 'app-stopped', app: s.spec.name, version: s.spec.version, pid: app.pid, forced: outcome.forced }, 'app stopped');
+  }
+
+  return {
+    async start(spec) {
+      if (session !== null) await stopSession(session);
+      const s: Session = { spec, abort: new AbortController(), policy: new RestartPolicy(options.backoff, options.crashLoop), restarts: 0, current: null, pending: null };
+      session = s;
+      await launch(s);
+    },
+    async stop() {
+      const s = session;
+      session = null;
+      if (s !== null) await stopSession(s);
+    },
+    status(): AppStatus {
+      const app = session?.current ?? null;
+      return {
+        pid: app?.pid ?? null,
+        startedAt: app?.startedAt ?? null,
+        restarts: session?.restarts ?? 0,
+        crashLoop: session?.policy.inCrashLoop ?? false,
+      };
+    },
+    on(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
