@@ -1,0 +1,103 @@
+// The job journal: one durable file per job execution (jobId + executionNumber) under the
+// agent's state dir, holding the parsed document and the machine's phase.
+//
+// INVARIANTS
+// - Every save is atomic and durable (temp file, fsync, rename, fsync dir): after a crash an
+//   entry is either its old or its new version.
+// - An execution that has an entry is never started again from scratch: duplicates of a
+//   notification find the entry and are ignored; a closed entry is kept (up to `keepClosed`
+//   of them) precisely so that late duplicates still find it.
+
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomicSync } from '../../common/durable-file.ts';
+import { CodedError, isErrno } from '../../common/errors.ts';
+import type { JobDocument } from './document.ts';
+import type { Phase } from './phases.ts';
+
+export interface ExecutionKey {
+  jobId: string;
+  executionNumber: number;
+}
+
+export interface JournalEntry extends ExecutionKey {
+  schema: 1;
+  /** null when the document was invalid (the entry then starts in `reporting`). */
+  document: JobDocument | null;
+  phase: Phase;
+  /** Restarts that found the entry in its current phase (loop guard). */
+  resumes: number;
+  receivedAt: number;
+  updatedAt: number;
+  /** Time the current phase was entered (durations in the final report). */
+  phaseSince: number;
+}
+
+const JOB_ID = /^[a-zA-Z0-9_-]{1,64}$/;
+
+/** File-backed journal; one instance per agent. */
+export class Journal {
+  readonly dir: string;
+  readonly #keepClosed: number;
+
+  constructor(dir: string, keepClosed = 100) {
+    this.dir = dir;
+    this.#keepClosed = keepClosed;
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  }
+
+  /** The entry of one execution, or undefined. */
+  get(key: ExecutionKey): JournalEntry | undefined {
+    try {
+      return parseEntry(readFileSync(this.#file(key), 'utf8'));
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return undefined;
+      throw err;
+    }
+  }
+
+  /** Durably replaces the entry. */
+  save(entry: JournalEntry): void {
+    writeFileAtomicSync(this.#file(entry), `${JSON.stringify(entry)}\n`, 0o600);
+  }
+
+  /** Every entry, oldest received first. */
+  all(): JournalEntry[] {
+    const entries: JournalEntry[] = [];
+    for (const name of readdirSync(this.dir)) {
+      if (!name.endsWith('.json') || name.startsWith('.')) continue;
+      try {
+        entries.push(parseEntry(readFileSync(join(this.dir, name), 'utf8')));
+      } catch (err) {
+        if (!isErrno(err, 'ENOENT')) throw err;
+      }
+    }
+    return entries.sort((x, y) => x.receivedAt - y.receivedAt || x.executionNumber - y.executionNumber);
+  }
+
+  /** Entries not yet closed (normally at most one). */
+  open(): JournalEntry[] {
+    return this.all().filter((e) => e.phase.kind !== 'closed');
+  }
+
+  /** Removes the oldest closed entries beyond the kept number. */
+  prune(): void {
+    const closed = this.all().filter((e) => e.phase.kind === 'closed');
+    for (const entry of closed.slice(0, Math.max(0, closed.length - this.#keepClosed))) rmSync(this.#file(entry), { force: true });
+  }
+
+  #file(key: ExecutionKey): string {
+    if (!JOB_ID.test(key.jobId) || !Number.isInteger(key.executionNumber) || key.executionNumber < 0) {
+      throw new CodedError('JOURNAL_KEY_INVALID', `invalid job execution ${key.jobId}#${key.executionNumber}`);
+    }
+    return join(this.dir, `${key.jobId}.${key.executionNumber}.json`);
+  }
+}
+
+function parseEntry(text: string): JournalEntry {
+  const value = JSON.parse(text) as Partial<JournalEntry> | null;
+  if (value === null || value.schema !== 1 || typeof value.jobId !== 'string' || typeof value.phase?.kind !== 'string') {
+    throw new CodedError('JOURNAL_INVALID', 'journal entry has an unknown shape');
+  }
+  return value as JournalEntry;
+}
