@@ -78,7 +78,7 @@ export async function download(req: DownloadRequest, s: DownloadSettings): Promi
       return { path: req.partPath, bytesFetched: fetched, attempts, resumedFrom };
     } catch (err) {
       req.signal.throwIfAborted();
-      const code: string = err instanceof CodedError ? err.code : '';
+      const code = codeOf(err);
       if (err instanceof CodedError && code === 'DOWNLOAD_PARTIAL') fetched += Number(err.details['bytes'] ?? 0);
       if (fetched > before) refreshes = 0;
       if (code === 'URL_EXPIRED' && req.refreshUrl && refreshes < 3) {
@@ -170,6 +170,10 @@ async function verify(req: DownloadRequest): Promise<void> {
     const code = size !== req.size ? 'SIZE_MISMATCH' : 'CHECKSUM_MISMATCH';
     throw new CodedError(code, `bundle ${code === 'SIZE_MISMATCH' ? `size ${size}` : `sha256 ${digest}`} does not match the job document`);
   }
+}
+
+function codeOf(err: unknown): string {
+  return err instanceof CodedError ? (err as CodedError<string>).code : '';
 }
 
 function retryable(err: unknown): boolean {
