@@ -4,4 +4,5 @@
 import type { Command } from './command.ts';
 
 export const COMMANDS: Record<string, () => Promise<Command>> = {
+  release: async () => (await import('./commands/release.ts')).default,
 };
