@@ -44,7 +44,7 @@ export function parseJobDocument(raw: unknown): JobDocument {
     throw new CodedError('DOCUMENT_INVALID', `document is ${size} bytes, over the ${MAX_DOCUMENT_BYTES} byte limit`, { schemaPath: '' });
   }
   if (!validate(value)) throw invalid(validate.errors?.[0]);
-  return toTyped(value as Record<string, unknown>);
+  return toTyped(value);
 }
 
 function parseJson(text: string): unknown {
