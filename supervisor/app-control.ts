@@ -1,0 +1,98 @@
+// Starts and stops the app of one slot through the AppRunner port, and keeps the health monitor
+// watching each instance the runner starts. It decides nothing about trials.
+
+import type { Clock } from '../common/clock.ts';
+import { messageOf } from '../common/errors.ts';
+import type { Logger } from '../common/log.ts';
+import type { HealthSpec } from '../bundle/manifest-types.ts';
+import type { DevicePaths, SlotName } from '../slots/paths.ts';
+import type { AppRunner, AppRunnerEvent, AppSpec, HealthMonitor } from './ports.ts';
+import type { AppReport } from './ipc/protocol.ts';
+import { mergeHealthSpec, type EffectiveHealthSpec } from './health/spec.ts';
+import { readSlotManifest } from './slot-ops.ts';
+import { recordApp } from './orphan.ts';
+
+export interface RunningApp {
+  slot: SlotName;
+  version: string;
+  spec: AppSpec;
+  health: EffectiveHealthSpec;
+}
+
+export interface AppControlDeps {
+  paths: DevicePaths;
+  runner: AppRunner;
+  health: HealthMonitor;
+  clock: Clock;
+  logger: Logger;
+  bootId: string;
+  /** Passed to the app as NOTIFY_SOCKET when set. */
+  notifySocket: string | null;
+  deviceHealth: () => HealthSpec;
+}
+
+/** The app of the slot that should run, and its health monitor. */
+export class AppControl {
+  readonly #d: AppControlDeps;
+  #running: RunningApp | null = null;
+  readonly #offRunner: () => void;
+
+  constructor(deps: AppControlDeps) {
+    this.#d = deps;
+    this.#offRunner = deps.runner.on((e) => this.#onRunner(e));
+  }
+
+  /** Starts the app in `slot` (stopping what ran); throws SLOT_MANIFEST_* when it cannot. */
+  async start(slot: SlotName): Promise<RunningApp> {
+    await this.stop();
+    const { manifest } = await readSlotManifest(this.#d.paths, slot);
+    const env: Record<string, string> = { TWINSLOT_SLOT: slot, TWINSLOT_VERSION: manifest.version };
+    if (this.#d.notifySocket) env.NOTIFY_SOCKET = this.#d.notifySocket;
+    const spec: AppSpec = { slotDir: this.#d.paths.slot(slot), name: manifest.name, version: manifest.version, entrypoint: manifest.entrypoint, env };
+    const running: RunningApp = { slot, version: manifest.version, spec, health: mergeHealthSpec(this.#d.deviceHealth(), manifest.health) };
+    this.#running = running;
+    this.#d.logger.info({ event: 'app-starting', slot, app: manifest.name, version: manifest.version }, 'starting app');
+    await this.#d.runner.start(spec);
+    return running;
+  }
+
+  /** Stops the app and its health checks; the runner does not restart it. */
+  async stop(): Promise<void> {
+    if (!this.#running) return;
+    this.#running = null;
+    this.#d.health.stop();
+    await this.#d.runner.stop();
+  }
+
+  /** What runs now (null while stopped). */
+  running(): RunningApp | null {
+    return this.#running;
+  }
+
+  report(): AppReport | null {
+    const r = this.#running;
+    const s = this.#d.runner.status();
+    if (!r) return null;
+    return {
+      slot: r.slot, version: r.version, pid: s.pid, startedAt: s.startedAt,
+      uptimeMs: s.startedAt === null ? null : Math.max(0, this.#d.clock.now() - s.startedAt),
+      restarts: s.restarts, crashLoop: s.crashLoop, health: s.pid === null ? null : this.#d.health.verdict(),
+    };
+  }
+
+  dispose(): void {
+    this.#offRunner();
+  }
+
+  #onRunner(e: AppRunnerEvent): void {
+    const r = this.#running;
+    if (!r || e.type !== 'started') return;
+    try {
+      recordApp(this.#d.paths, e.pid, this.#d.bootId);
+    } catch (err) {
+      this.#d.logger.warn({ event: 'app-record-failed', err: messageOf(err) }, 'cannot record the app pid');
+    }
+    this.#d.health.stop();
+    this.#d.health.start(r.health, e.at);
+  }
+}
