@@ -7,7 +7,7 @@ import type { Logger } from '../../common/log.ts';
 import type { AppRunner, AppRunnerEvent, AppSpec, AppStatus } from '../ports.ts';
 import { launchApp, type ExitStatus, type LaunchedApp } from './launch.ts';
 import { terminateGroup, waitFor, liveGroupMembers } from './process-group.ts';
-import { RestartPolicy, type BackoffSettings, type CrashLoopSettings } from './restart-policy.ts';
+import { RestartPolicy, type BackoffSettings, type CrashLoopSettings, type RestartDecision } from './restart-policy.ts';
 
 export interface AppRunnerOptions {
   logger: Logger;
@@ -56,22 +56,24 @@ export function createAppRunner(options: AppRunnerOptions): AppRunner {
 
   function onExit(s: Session, app: LaunchedApp, status: ExitStatus): void {
     const uptimeMs = clock.monotonic() - app.startedMono;
+    const stopping = s.abort.signal.aborted; // stop() owns what happens next
+    // Decided before 'exited' is emitted, so listeners see status().crashLoop for this exit.
+    const decision = stopping ? null : s.policy.next(clock.monotonic(), uptimeMs);
     logger.warn({ event: 'app-exited', app: s.spec.name, version: s.spec.version, pid: app.pid, ...status, uptimeMs: Math.round(uptimeMs) }, 'app exited');
     emit({ type: 'exited', pid: app.pid, code: status.code, signal: status.signal, uptimeMs, at: clock.now() });
-    if (s.abort.signal.aborted) return; // stop() owns what happens next
+    if (decision === null) return;
     s.current = null;
-    s.pending = restartAfter(s, app.pid, uptimeMs).catch((err: unknown) => {
+    s.pending = restartAfter(s, app.pid, decision).catch((err: unknown) => {
       if (!s.abort.signal.aborted) logger.error({ event: 'app-restart-failed', err: messageOf(err) }, 'restart sequence failed');
     });
   }
 
   // Removes what the exited app left in its group (a port held by a grandchild would break the
   // next instance), waits the backoff delay, starts again; a failed spawn counts as a crash.
-  async function restartAfter(s: Session, pgid: number, uptimeMs: number): Promise<void> {
-    let lastUptime = uptimeMs;
+  async function restartAfter(s: Session, pgid: number, first: RestartDecision): Promise<void> {
+    let decision = first;
     if (liveGroupMembers(pgid).length > 0) await terminateGroup(clock, pgid, () => true, stopTimeoutMs);
     for (;;) {
-      const decision = s.policy.next(clock.monotonic(), lastUptime);
       s.restarts += 1;
       if (decision.enteredCrashLoop) {
         const { restarts, windowMs } = options.crashLoop;
@@ -85,7 +87,7 @@ export function createAppRunner(options: AppRunnerOptions): AppRunner {
         return;
       } catch (err) {
         logger.error({ event: 'app-spawn-failed', app: s.spec.name, err: messageOf(err) }, 'app could not be started');
-        lastUptime = 0;
+        decision = s.policy.next(clock.monotonic(), 0);
       }
     }
   }

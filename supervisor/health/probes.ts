@@ -1,0 +1,47 @@
+// One-shot probes: an HTTP GET and a command. Each resolves to an outcome and never throws.
+
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { execa } from 'execa';
+import { messageOf } from '../../common/errors.ts';
+
+export type ProbeOutcome = { ok: true } | { ok: false; reason: string };
+
+/** Healthy when GET `url` answers 2xx within `timeoutMs`; a timeout is a failure. */
+export function probeHttp(url: string, timeoutMs: number, signal: AbortSignal): Promise<ProbeOutcome> {
+  const timeout = new AbortController();
+  const timer = setTimeout(() => timeout.abort(), timeoutMs);
+  const both = AbortSignal.any([signal, timeout.signal]);
+  return new Promise<ProbeOutcome>((resolve) => {
+    const request = url.startsWith('https:') ? httpsRequest : httpRequest;
+    // agent: false: a fresh connection per probe, so a probe never rides on a connection kept
+    // alive to a previous instance of the app.
+    const req = request(url, { method: 'GET', agent: false, signal: both }, (res) => {
+      res.resume();
+      const status = res.statusCode ?? 0;
+      resolve(status >= 200 && status < 300 ? { ok: true } : { ok: false, reason: `HTTP ${status} from ${url}` });
+    });
+    req.on('error', (err) => {
+      resolve({ ok: false, reason: timeout.signal.aborted ? `no answer from ${url} within ${timeoutMs} ms` : `${url}: ${messageOf(err)}` });
+    });
+    req.end();
+  }).finally(() => clearTimeout(timer));
+}
+
+/** Healthy when `argv` exits 0 within `timeoutMs`; otherwise it is killed and counts as failed. */
+export async function probeCommand(argv: string[], cwd: string | undefined, timeoutMs: number, signal: AbortSignal): Promise<ProbeOutcome> {
+  const [file, ...args] = argv;
+  if (file === undefined) return { ok: false, reason: 'empty probe command' };
+  const result = await execa(file, args, {
+    ...(cwd === undefined ? {} : { cwd }),
+    timeout: timeoutMs,
+    killSignal: 'SIGKILL',
+    cancelSignal: signal,
+    stdin: 'ignore',
+    reject: false,
+  });
+  if (result.exitCode === 0 && !result.timedOut) return { ok: true };
+  if (result.timedOut) return { ok: false, reason: `${file} did not finish within ${timeoutMs} ms` };
+  const how = result.exitCode === undefined ? (result.signal ?? result.shortMessage) : `exit code ${result.exitCode}`;
+  return { ok: false, reason: `${file}: ${how}` };
+}
