@@ -76,7 +76,11 @@ export type HealthFailureCode =
 
 /** Watches one running instance of the app and tells whether it is healthy. */
 export interface HealthMonitor {
-  /** Begins checking an app started at `startedAt` with the effective spec (device merged with bundle). */
+  /**
+   * Begins checking an app started at `startedAt` with the effective spec (device merged with bundle).
+   * Call it as soon as runner.start() resolves (it binds the notify socket the app reports to), and
+   * call stop() before stopping the app: an exit while monitored is a failure (APP_EXITED).
+   */
   start(spec: HealthSpec, startedAt: number): void;
   stop(): void;
   verdict(): HealthVerdict;

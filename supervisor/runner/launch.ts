@@ -9,7 +9,6 @@ import { execa } from 'execa';
 import { CodedError, messageOf } from '../../common/errors.ts';
 import type { Logger } from '../../common/log.ts';
 import type { AppSpec } from '../ports.ts';
-import { lookupUser, type UserIdentity } from './user.ts';
 
 export interface ExitStatus {
   code: number | null;
@@ -84,4 +83,25 @@ async function resolveUser(user: string | undefined, logger: Logger): Promise<Us
     return null;
   }
   return lookupUser(user);
+}
+
+// Looked up through NSS (getent), so users from LDAP/sssd work as well as /etc/passwd.
+interface UserIdentity {
+  uid: number;
+  gid: number;
+  env: Record<string, string>;
+}
+
+/** The identity of `name`; APP_USER_UNKNOWN when the system does not know it. */
+async function lookupUser(name: string): Promise<UserIdentity> {
+  const result = await execa('getent', ['passwd', name], { reject: false });
+  // passwd line: name:password:uid:gid:gecos:home:shell
+  const fields = result.exitCode === 0 ? String(result.stdout).trim().split(':') : [];
+  const uid = Number(fields[2]);
+  const gid = Number(fields[3]);
+  if (fields.length < 7 || !Number.isInteger(uid) || !Number.isInteger(gid)) {
+    throw new CodedError('APP_USER_UNKNOWN', `no such user: ${name}`, { user: name });
+  }
+  const home = fields[5] ?? '/';
+  return { uid, gid, env: { HOME: home, USER: name, LOGNAME: name } };
 }

@@ -117,6 +117,24 @@ describe('app runner', () => {
     assert.equal(line['line'], `cwd=${join(slot, 'data')} foo=bar slot=a`);
   });
 
+  it('runs the app as the entrypoint user when the supervisor is root', { skip: process.getuid?.() === 0 ? false : 'needs root to switch users' }, async () => {
+    const root = mkdtempSync(join(tmpdir(), 'twinslot-runner-'));
+    after(() => rmSync(root, { recursive: true, force: true }));
+    chmodSync(root, 0o755);
+    writeFileSync(join(root, 'whoami.sh'), '#!/bin/sh\necho "uid=$(id -u) home=$HOME user=$USER"\nexec sleep 30\n');
+    chmodSync(join(root, 'whoami.sh'), 0o755);
+    const { runner, log } = makeRunner();
+    await runner.start({ slotDir: root, name: 'sh', version: '1.0.0', entrypoint: { command: ['whoami.sh'], user: 'nobody' }, env: {} });
+    const line = await log.waitFor((l) => String(l['line']).startsWith('uid='));
+    assert.match(String(line['line']), /^uid=(?!0 )\d+ home=\S+ user=nobody$/);
+  });
+
+  it('rejects an unknown entrypoint user', { skip: process.getuid?.() === 0 ? false : 'needs root to switch users' }, async () => {
+    const { runner } = makeRunner();
+    const spec = fixtureSpec('healthy-http.mjs');
+    await assert.rejects(runner.start({ ...spec, entrypoint: { ...spec.entrypoint, user: 'no-such-user-twinslot' } }), { code: 'APP_USER_UNKNOWN' });
+  });
+
   it('rejects a start whose command cannot be spawned', async () => {
     const { runner } = makeRunner();
     const spec = fixtureSpec('healthy-http.mjs');
