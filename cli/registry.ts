@@ -5,4 +5,7 @@ import type { Command } from './command.ts';
 
 export const COMMANDS: Record<string, () => Promise<Command>> = {
   release: async () => (await import('./commands/release.ts')).default,
+  supervisor: async () => (await import('./commands/supervisor.ts')).default,
+  status: async () => (await import('./commands/status.ts')).default,
+  'power-fail': async () => (await import('./commands/power-fail.ts')).default,
 };

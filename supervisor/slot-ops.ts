@@ -8,7 +8,7 @@ import { fsyncDir } from '../common/durable-file.ts';
 import type { Manifest } from '../bundle/manifest-types.ts';
 import { manifestDigest, parseManifest } from '../bundle/manifest.ts';
 import type { DevicePaths, SlotName } from '../slots/paths.ts';
-import { lookupUser } from './runner/user.ts';
+import { userIds } from './ids.ts';
 
 /** Empties `slot` (keeping the directory) and gives it to `agentUser` when running as root. */
 export async function emptySlot(paths: DevicePaths, slot: SlotName, agentUser: string | null, isRoot: boolean): Promise<string> {
@@ -17,7 +17,7 @@ export async function emptySlot(paths: DevicePaths, slot: SlotName, agentUser: s
   for (const entry of await readdir(dir)) await rm(join(dir, entry), { recursive: true, force: true });
   await fsyncDir(dir);
   if (agentUser && isRoot) {
-    const user = await lookupUser(agentUser);
+    const user = await userIds(agentUser);
     await chown(dir, user.uid, user.gid);
   }
   return dir;

@@ -1,0 +1,122 @@
+// The supervisor's composition root: reads the config, builds the watchdog, runner, health
+// monitor, store and IPC, starts them in order, and owns the process signals.
+//
+// INVARIANTS
+// - The watchdog is opened and petted before the app starts and magic-closed only after the
+//   app has stopped on SIGTERM/SIGINT; any other end (crash, SIGKILL) leaves it armed.
+// - The IPC socket opens only once the persisted state has been resumed.
+
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { systemClock } from '../common/clock.ts';
+import { messageOf } from '../common/errors.ts';
+import { createLogger, type Logger } from '../common/log.ts';
+import { devicePaths, type DevicePaths } from '../slots/paths.ts';
+import { SlotStore } from '../slots/store.ts';
+import { AppControl } from './app-control.ts';
+import { readBootId } from './boot-id.ts';
+import { loadSupervisorConfig, type SupervisorSettings } from './config.ts';
+import { Supervisor } from './core.ts';
+import { createHealthMonitor } from './health/index.ts';
+import { groupId } from './ids.ts';
+import { startIpcServer } from './ipc/server.ts';
+import type { StatusReport } from './ipc/protocol.ts';
+import { startMetricsServer } from './metrics.ts';
+import { handleRequest } from './requests.ts';
+import { createAppRunner } from './runner/index.ts';
+import { buildStatus } from './status.ts';
+import { setupWatchdog } from './watchdog-setup.ts';
+
+export interface SupervisorOptions {
+  configPath: string;
+  root: string;
+}
+
+/** Runs the supervisor until SIGTERM/SIGINT; resolves with the exit code. */
+export async function runSupervisor(opts: SupervisorOptions): Promise<number> {
+  const paths = devicePaths(opts.root);
+  let settings = loadSupervisorConfig(opts.configPath);
+  const logger = createLogger('supervisor', { level: settings.logLevel });
+  const clock = systemClock;
+  for (const dir of [paths.runDir, paths.slot('a'), paths.slot('b'), paths.agentDir]) mkdirSync(dir, { recursive: true });
+  const bootId = readBootId(paths);
+  logger.info({ event: 'supervisor-starting', pid: process.pid, root: paths.root, bootId }, 'supervisor starting');
+
+  const watchdog = await setupWatchdog(settings.watchdog, clock, logger);
+  const runner = createAppRunner({ logger, clock, stopTimeoutMs: settings.stopTimeoutMs, backoff: settings.backoff, crashLoop: settings.crashLoop });
+  const notifySocket = join(paths.runDir, 'notify.sock');
+  const health = createHealthMonitor({ logger, clock, runner, notifySocketPath: notifySocket, cwd: paths.current });
+  const store = new SlotStore(paths, logger);
+  const app = new AppControl({ paths, runner, health, clock, logger, bootId, notifySocket, deviceHealth: () => settings.health });
+  const sup = new Supervisor({ store, app, runner, health, clock, logger, bootId, settings: () => settings, reboot: (argv) => reboot(argv, logger) });
+
+  const status = (): StatusReport => {
+    const wd = watchdog.stats();
+    return buildStatus({
+      paths, state: sup.state, loadSource: sup.loadSource, current: store.readCurrent(), bootId, running: true, pid: process.pid,
+      app: app.report(), watchdog: watchdog.status(), counters: { ...sup.counters, pets: wd.pets, petsSkipped: wd.skipped }, powerFail: sup.powerFail,
+    });
+  };
+  await sup.start();
+  const ipc = await startIpcServer({
+    path: paths.supervisorSocket, gid: settings.socketGroup ? await groupId(settings.socketGroup) : null, logger,
+    handlers: { handle: (req) => handleRequest({ sup, status, isRoot: process.getuid?.() === 0 }, req), subscribe: (l) => sup.on(l) },
+  });
+  const metrics = settings.metricsPort === null ? null : await startMetricsServer(settings.metricsPort, status);
+  if (metrics) logger.info({ event: 'metrics-listening', port: metrics.port }, 'Prometheus metrics on 127.0.0.1');
+  logger.info({ event: 'supervisor-started', socket: paths.supervisorSocket }, 'supervisor running');
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ event: 'supervisor-stopping', signal }, 'stopping');
+      shutdown(sup, ipc, metrics, watchdog, logger).then(
+        () => resolve(0),
+        (err: unknown) => {
+          logger.error({ event: 'supervisor-stop-failed', err: messageOf(err) }, 'stop failed');
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGHUP', () => {
+      settings = reload(opts.configPath, settings, logger, paths);
+    });
+  });
+}
+
+async function shutdown(sup: Supervisor, ipc: { close(): Promise<void> }, metrics: { close(): Promise<void> } | null, watchdog: { stopMagic(): void }, logger: Logger): Promise<void> {
+  await ipc.close();
+  await metrics?.close();
+  await sup.stop();
+  watchdog.stopMagic();
+  logger.info({ event: 'supervisor-stopped' }, 'supervisor stopped');
+  logger.flush();
+}
+
+// Health defaults, trial settings, the reboot command and the log level apply at once; the
+// watchdog, runner and socket settings at the next start.
+function reload(file: string, old: SupervisorSettings, logger: Logger, paths: DevicePaths): SupervisorSettings {
+  try {
+    const next = loadSupervisorConfig(file);
+    logger.level = next.logLevel;
+    logger.info({ event: 'config-reloaded', file, root: paths.root }, 'config reloaded');
+    return next;
+  } catch (err) {
+    logger.error({ event: 'config-reload-failed', err: messageOf(err) }, 'config reload failed; keeping the old one');
+    return old;
+  }
+}
+
+function reboot(argv: string[], logger: Logger): void {
+  const [cmd, ...args] = argv;
+  if (!cmd) return;
+  logger.warn({ event: 'reboot-requested', argv }, 'rebooting for the trial');
+  const child = spawn(cmd, args, { detached: true, stdio: 'ignore' });
+  child.on('error', (err) => logger.error({ event: 'reboot-failed', err: err.message }, 'reboot command failed'));
+  child.unref();
+}

@@ -1,0 +1,77 @@
+// What each IPC request does. Every handler runs in the supervisor's serial queue, and a refused
+// request (coded error) leaves the state exactly as it was.
+
+import { CodedError } from '../common/errors.ts';
+import { prepare, ready } from '../slots/transitions.ts';
+import type { Method, Request, Results } from './ipc/protocol.ts';
+import type { Supervisor } from './core.ts';
+import { emptySlot, readSlotManifest } from './slot-ops.ts';
+
+export interface RequestContext {
+  sup: Supervisor;
+  status: () => Results['status'];
+  isRoot: boolean;
+}
+
+/** Executes one validated request; returns its result or throws a CodedError. */
+export async function handleRequest(ctx: RequestContext, req: Exclude<Request, { method: 'subscribe' }>): Promise<Results[Method]> {
+  const { sup } = ctx;
+  const now = (): number => sup.d.clock.now();
+  const attempts = (): number => sup.d.settings().trial.attempts;
+  switch (req.method) {
+    case 'status':
+      return ctx.status();
+    case 'prepare-slot':
+      return sup.serial(async () => {
+        const next = prepare(sup.state, now());
+        // Persist `installing` first: a crash while emptying leaves a slot nobody trusts.
+        sup.persist(next.state);
+        const path = await emptySlot(sup.d.store.paths, next.slot, sup.d.settings().agentUser, ctx.isRoot);
+        sup.d.logger.info({ event: 'slot-prepared', slot: next.slot }, 'slot emptied for an install');
+        return { slot: next.slot, path };
+      });
+    case 'slot-ready':
+      return sup.serial(async () => {
+        const { slot } = req.params;
+        if (sup.state.slots[slot].status !== 'installing') {
+          throw new CodedError('SLOT_NOT_INSTALLING', `slot ${slot} is ${sup.state.slots[slot].status}, not installing`);
+        }
+        const content = await readSlotManifest(sup.d.store.paths, slot);
+        sup.persist(ready(sup.state, slot, content.manifest.version, content.manifestSha256));
+        sup.d.logger.info({ event: 'slot-ready', slot, version: content.manifest.version }, 'slot ready');
+        return { slot, version: content.manifest.version, manifestSha256: content.manifestSha256 };
+      });
+    case 'activate': {
+      const { slot, jobId } = req.params;
+      const d = await sup.decide({ type: 'activate', slot, jobId, reboot: req.params.reboot ?? false, attempts: attempts(), bootId: sup.d.bootId, now: now() });
+      return trialResult(d.state.trial);
+    }
+    case 'rollback': {
+      const jobId = req.params.jobId ?? `local-rollback-${now()}`;
+      const d = await sup.decide({ type: 'revert', jobId, attempts: attempts(), bootId: sup.d.bootId, now: now() });
+      return trialResult(d.state.trial);
+    }
+    case 'restart-app':
+      return sup.serial(async () => {
+        const { trial, committed } = sup.state;
+        if (trial) throw new CodedError('TRIAL_IN_PROGRESS', 'the app restarts on its own during a trial; wait for the verdict');
+        if (!committed) throw new CodedError('NO_COMMITTED_SLOT', 'nothing is installed');
+        sup.powerFail = false;
+        await sup.startApp(committed);
+        return { restarted: true };
+      });
+    case 'power-fail':
+      return sup.serial(async () => {
+        sup.powerFail = true;
+        sup.d.logger.warn({ event: 'power-fail' }, 'power failing: telling the agent, stopping the app');
+        sup.emit({ type: 'power-fail', at: now() });
+        await sup.d.app.stop();
+        return { stopped: true };
+      });
+  }
+}
+
+function trialResult(trial: Supervisor['state']['trial']): Results['activate'] {
+  if (!trial) throw new Error('the trial ended before it was reported');
+  return { slot: trial.slot, version: trial.version, attemptsLeft: trial.attemptsLeft };
+}
