@@ -54,7 +54,7 @@ export type Action =
   | 'await-trial'
   | 'rollback'
   | 'restart-app'
-  | 'reboot'
+  | 'note-boot-id'
   | 'await-reboot'
   | 'send-report'
   | 'cleanup'
@@ -78,7 +78,8 @@ export function actionFor(phase: Phase, resumed: boolean): Action {
     case 'restarting-app':
       return 'restart-app';
     case 'rebooting':
-      return resumed ? 'await-reboot' : 'reboot';
+      // The boot id is recorded first (reboot-requested), then the reboot is asked for.
+      return phase.bootId === '' ? 'note-boot-id' : 'await-reboot';
     case 'reporting':
       return 'send-report';
     case 'closed':
