@@ -69,6 +69,11 @@ export class Connection {
     return this.#state.kind === 'connected' && this.#client !== undefined;
   }
 
+  /** The live MQTT5 client while connected: the SDK's service clients (IotJobsClientv2) bind to one client. */
+  mqttClient(): mqtt5.Mqtt5Client | undefined {
+    return this.isConnected() ? this.#client : undefined;
+  }
+
   /** Subscribe to connection events; returns the unsubscribe function. */
   onEvent(listener: (e: ConnectionEvent) => void): () => void {
     this.#listeners.add(listener);
