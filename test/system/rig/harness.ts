@@ -5,17 +5,14 @@
 import type { TestContext } from 'node:test';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { CACHE_DIR } from './cache.ts';
 import { copyImage, makeExt4 } from './disk.ts';
 import { ensureImages } from './images.ts';
+import { CHECKOUT_NODE } from './paths.ts';
 import type { Forward, WatchdogAction } from './qemu-args.ts';
 import { Vm } from './vm.ts';
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-/** The guest's Node 24 until the release tarball ships its own: the checkout's npm `node`. */
-export const CHECKOUT_NODE = join(REPO_ROOT, 'node_modules/node/bin/node');
 const DATA_SIZE_MB = 64;
 const TAIL_LINES = 80;
 

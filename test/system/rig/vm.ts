@@ -86,6 +86,22 @@ export class Vm {
     return r.stdout;
   }
 
+  /**
+   * Starts `command` in the background in its own session (stdout to `outFile`, stderr to
+   * `outFile.err`) and returns its first line of output once it printed one; its pid is in
+   * `outFile.pid`. A process that dies before printing fails with its stderr.
+   */
+  async startBackground(command: string, outFile: string, timeoutMs = COMMAND_TIMEOUT_MS): Promise<string> {
+    const out = quote(outFile);
+    return this.sh(`setsid sh -c ${quote(`exec ${command}`)} >${out} 2>${out}.err </dev/null &
+pid=$!; echo $pid >${out}.pid
+until [ -s ${out} ]; do
+  kill -0 $pid 2>/dev/null || { sleep 0.2; [ -s ${out} ] && break; echo "exited before printing:" >&2; cat ${out}.err >&2; exit 1; }
+  sleep 0.1
+done
+head -n 1 ${out}`, timeoutMs);
+  }
+
   /** A guest file's bytes (through base64, so any content survives the line protocol). */
   async readFile(path: string): Promise<Buffer> {
     return Buffer.from(await this.sh(`base64 -w0 < ${quote(path)}`), 'base64');
