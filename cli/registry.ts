@@ -4,6 +4,7 @@
 import type { Command } from './command.ts';
 
 export const COMMANDS: Record<string, () => Promise<Command>> = {
+  agent: async () => (await import('./commands/agent.ts')).default,
   release: async () => (await import('./commands/release.ts')).default,
   supervisor: async () => (await import('./commands/supervisor.ts')).default,
   status: async () => (await import('./commands/status.ts')).default,

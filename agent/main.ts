@@ -1,0 +1,117 @@
+// The agent's composition root: reads the config, builds the link to AWS IoT Core (connection,
+// outbox, status file), the Jobs client, the supervisor link, the journal and the jobs engine,
+// starts them in order and owns the process signals. Nothing below reads env or exits.
+
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadTrust } from '../bundle/trust.ts';
+import { systemClock } from '../common/clock.ts';
+import { CodedError, messageOf } from '../common/errors.ts';
+import { createLogger, type Logger, type LogLevel } from '../common/log.ts';
+import { devicePaths } from '../slots/paths.ts';
+import { readBootId } from '../supervisor/boot-id.ts';
+import { parseAgentConfig } from './config.ts';
+import { parseJobsSections } from './jobs/config.ts';
+import { JobsEngine } from './jobs/engine.ts';
+import { Journal } from './jobs/journal.ts';
+import { SdkJobsApi } from './jobs/sdk-jobs.ts';
+import { startLink } from './link.ts';
+import { SupervisorLink } from './update/supervisor-link.ts';
+
+export interface AgentOptions {
+  configPath: string;
+  root: string;
+  logLevel?: LogLevel;
+  version?: string;
+}
+
+/** Runs the agent until SIGTERM/SIGINT; resolves with the exit code. */
+export async function runAgent(opts: AgentOptions): Promise<number> {
+  const paths = devicePaths(opts.root);
+  const raw = readConfig(opts.configPath);
+  const config = parseAgentConfig(raw, opts.version ?? '0.0.0');
+  const sections = parseJobsSections(raw);
+  const log = createLogger('agent', { level: opts.logLevel ?? 'info' });
+  const clock = systemClock;
+  log.info({ event: 'agent-starting', pid: process.pid, root: paths.root, thingName: config.connection.thingName }, 'agent starting');
+
+  const link = await startLink({ config, agentDir: paths.agentDir, log, clock });
+  const { connection } = link;
+  const jobs = new SdkJobsApi(
+    config.connection.thingName,
+    {
+      current: () => connection.mqttClient(),
+      onConnected: (listener) => connection.onEvent((e) => {
+        if (e.type === 'connected') listener(e.rejoinedSession);
+      }),
+    },
+    log,
+    sections.jobs.operationTimeoutSeconds,
+  );
+  const supervisor = new SupervisorLink(paths.supervisorSocket, log, clock);
+  const ca = sections.update.caPath === undefined ? undefined : readFileSync(sections.update.caPath);
+  const engine = new JobsEngine({
+    journal: new Journal(join(paths.agentDir, 'jobs'), sections.jobs.keepClosed),
+    jobs,
+    reporter: { jobs, clock, log, backoff: sections.jobs.updateBackoff },
+    ctx: {
+      paths, deviceType: sections.deviceType, jobsConfig: sections.jobs, update: sections.update, ca, supervisor, jobs, clock, log,
+      loadTrust: () => loadTrust(sections.update.trustDir ?? paths.trustDir),
+      bootId: () => Promise.resolve(readBootId(paths)),
+      reboot: () => runReboot(sections.update.rebootCommand, log),
+    },
+  });
+  jobs.start();
+  engine.start();
+  log.info({ event: 'agent-started' }, 'agent running');
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ event: 'agent-stopping', signal }, 'stopping');
+      (async () => {
+        await engine.stop();
+        jobs.stop();
+        supervisor.close();
+        await link.stop();
+      })().then(
+        () => {
+          log.info({ event: 'agent-stopped' }, 'agent stopped');
+          resolve(0);
+        },
+        (err: unknown) => {
+          log.error({ event: 'agent-stop-failed', err: messageOf(err) }, 'stop failed');
+          resolve(1);
+        },
+      );
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}
+
+function readConfig(file: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new CodedError('CONFIG_INVALID', `${file}: ${messageOf(err)}`);
+  }
+}
+
+// The reboot command is detached: a real reboot ends this process anyway.
+function runReboot(argv: string[], log: Logger): Promise<void> {
+  const [cmd, ...args] = argv;
+  if (cmd === undefined) return Promise.resolve();
+  log.warn({ event: 'reboot-requested', argv }, 'rebooting for a reboot job');
+  return new Promise<void>((resolve) => {
+    const child = spawn(cmd, args, { stdio: 'ignore' });
+    child.once('error', (err) => {
+      log.error({ event: 'reboot-failed', err: err.message }, 'reboot command failed');
+      resolve();
+    });
+    child.once('exit', () => resolve());
+  });
+}
