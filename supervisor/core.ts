@@ -176,7 +176,10 @@ export class Supervisor {
 
   #onRunner(e: AppRunnerEvent, running: SlotName | null): void {
     const slot = this.d.app.running()?.slot ?? null; // exits of our own stops come with no app
-    if (e.type === 'restart-scheduled') this.counters.restarts += 1;
+    if (e.type === 'restart-scheduled') {
+      this.counters.restarts += 1;
+      this.d.logger.info({ event: 'app-restart-scheduled', slot, delayMs: Math.round(e.delayMs), restarts: e.restarts }, 'app restarts after a backoff');
+    }
     if (e.type === 'exited' && slot !== null) {
       if (e.code !== 0 || e.signal !== null) this.counters.crashes += 1;
       if (this.#state.trial?.slot === slot) this.#fail('APP_EXITED', `app exited (code ${e.code}, signal ${e.signal}) during the trial`, slot);
