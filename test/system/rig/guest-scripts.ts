@@ -70,10 +70,10 @@ echo "${HOST_ALIAS} host.rig" >>/etc/hosts
 echo "twinslot-rig: booted boot_id=$(cat /proc/sys/kernel/random/boot_id) watchdog_bootstatus=$(cat /sys/class/watchdog/watchdog0/bootstatus 2>/dev/null || echo none) uptime=$(cut -d' ' -f1 /proc/uptime)s"
 `;
 
-/** Runs the test's boot payloads, if any, once per boot. */
+/** Runs the test's boot scripts (payload disk, data disk, root disk), if any, once per boot. */
 export const BOOT_PAYLOAD = `#!/bin/sh
 ${ENV}
-for f in /payload/boot.sh /etc/rig/boot.sh; do
+for f in /payload/boot.sh /data/rig/boot.sh /etc/rig/boot.sh; do
   [ -f "$f" ] && { echo "twinslot-rig: running $f"; sh "$f" </dev/null >/dev/console 2>&1 & }
 done
 wait

@@ -19,6 +19,8 @@ const TAIL_LINES = 80;
 export interface TestVmOptions {
   /** Files on the data disk, by path below its root: 'etc/twinslot/config.json', 'var/lib/twinslot/...'. */
   data?: Record<string, string | Buffer>;
+  /** Shell script run at every boot (like a service manager would start services); on the data disk. */
+  bootScript?: string;
   /** A read-only ext4 image mounted at /payload (its boot.sh, if any, runs at every boot). */
   payloadImage?: string;
   forwards?: Forward[];
@@ -44,7 +46,8 @@ export async function startTestVm(t: Context, options: TestVmOptions = {}): Prom
   const dataTree = join(runDir, 'data-tree');
   await mkdir(join(dataTree, 'etc/twinslot'), { recursive: true });
   await mkdir(join(dataTree, 'var/lib/twinslot'), { recursive: true });
-  for (const [path, content] of Object.entries(options.data ?? {})) {
+  const files = { ...options.data, ...(options.bootScript ? { 'rig/boot.sh': options.bootScript } : {}) };
+  for (const [path, content] of Object.entries(files)) {
     await mkdir(dirname(join(dataTree, path)), { recursive: true });
     await writeFile(join(dataTree, path), content);
   }
