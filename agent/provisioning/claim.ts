@@ -45,7 +45,7 @@ async function connect(claim: ClaimConfig, target: ClaimTarget): Promise<mqtt5.M
     once(client, 'connectionSuccess').then(() => undefined),
     once(client, 'connectionFailure').then((args: unknown[]) => {
       const e = args[0] as mqtt5.ConnectionFailureEvent;
-      throw new CodedError('PROVISIONING_CONNECT_FAILED', `claim connection failed: ${e.error.toString()}`);
+      throw new CodedError('PROVISIONING_CONNECT_FAILED', `claim connection failed: ${messageOf(e.error)}`);
     }),
     once(AbortSignal.timeout(target.timeoutMs), 'abort').then(() => { throw new CodedError('PROVISIONING_TIMEOUT', 'claim connection timed out'); }),
   ]);
