@@ -168,6 +168,7 @@ seed_initial_bundle() {
     say "slot state exists; --initial-bundle ignored (state kept)"
     return 0
   fi
+  [ -f "$RELEASE/app/installer/seed/seed-slot.ts" ] || die "--initial-bundle is not supported by this release (no installer/seed/seed-slot.ts)"
   "$NODE" "$RELEASE/app/installer/seed/seed-slot.ts" --root "${R:-/}" --bundle "$BUNDLE" \
     --trust-dir "$R/etc/twinslot/trust" || die "initial bundle not installed"
   chown -R "$(ids twinslot twinslot)" "$R/var/lib/twinslot/slots/a"
