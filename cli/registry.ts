@@ -5,8 +5,11 @@ import type { Command } from './command.ts';
 
 export const COMMANDS: Record<string, () => Promise<Command>> = {
   agent: async () => (await import('./commands/agent.ts')).default,
+  bundle: async () => (await import('./commands/bundle.ts')).default,
   release: async () => (await import('./commands/release.ts')).default,
   supervisor: async () => (await import('./commands/supervisor.ts')).default,
   status: async () => (await import('./commands/status.ts')).default,
   'power-fail': async () => (await import('./commands/power-fail.ts')).default,
+  emulator: async () => (await import('./commands/emulator.ts')).default,
+  job: async () => (await import('./commands/job.ts')).default,
 };

@@ -12,10 +12,11 @@ export interface ControlServer { port: number; close(): Promise<void> }
 async function body(req: IncomingMessage): Promise<Record<string, unknown>> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
+  for await (const raw of req) {
+    const chunk = raw as Buffer;
+    size += chunk.length;
     if (size > 1_048_576) throw new CodedError('InvalidRequestException', 'request body too large');
-    chunks.push(chunk as Buffer);
+    chunks.push(chunk);
   }
   const text = Buffer.concat(chunks).toString('utf8');
   const value: unknown = text === '' ? {} : JSON.parse(text);
@@ -41,7 +42,7 @@ export async function startControlServer(operations: Record<string, Operation>, 
       .then((input) => op(input))
       .then((result) => reply(200, result ?? {}))
       .catch((err: unknown) => {
-        const code = err instanceof CodedError ? err.code : err instanceof SyntaxError ? 'InvalidRequestException' : 'InternalFailureException';
+        const code: string = err instanceof CodedError ? (err as CodedError).code : err instanceof SyntaxError ? 'InvalidRequestException' : 'InternalFailureException';
         reply(code === 'InternalFailureException' ? 500 : 400, { error: { code, message: messageOf(err) } });
       });
   });

@@ -58,6 +58,14 @@ async function secretOf(dir: string): Promise<Buffer> {
   return Buffer.from((await readFile(path, 'utf8')).trim(), 'hex');
 }
 
+async function lastPorts(dir: string): Promise<{ mqtt?: number; files?: number }> {
+  try {
+    return JSON.parse(await readFile(join(dir, 'ports.json'), 'utf8')) as { mqtt?: number; files?: number };
+  } catch {
+    return {};
+  }
+}
+
 /** Starts every part of the emulator; stop() ends them in reverse order. */
 export async function startEmulator(opts: EmulatorOptions): Promise<EmulatorHandle> {
   const clock = opts.clock ?? systemClock;
@@ -67,9 +75,13 @@ export async function startEmulator(opts: EmulatorOptions): Promise<EmulatorHand
   const pki = await createPki(join(opts.dir, 'pki'));
   const responderCert = join(opts.dir, 'pki', 'clients', `${RESPONDER_CN}.crt`);
   if (!existsSync(responderCert)) await issueClientCert(pki, RESPONDER_CN);
-  const broker = await startMosquitto({ dir: join(opts.dir, 'broker'), pki, privileged: [RESPONDER_CN], ...(opts.port ? { port: opts.port } : {}) });
+  // Things keep the port in their config, so a restart reuses the last one unless told otherwise.
+  const last = await lastPorts(opts.dir);
+  const mqttPort = opts.port || last.mqtt;
+  const broker = await startMosquitto({ dir: join(opts.dir, 'broker'), pki, privileged: [RESPONDER_CN], ...(mqttPort ? { port: mqttPort } : {}) });
   const secret = await secretOf(opts.dir);
-  const files = await startFileServer({ root: opts.dir, secret, clock, certPath: pki.serverCert, keyPath: pki.serverKey, ...(opts.filesPort ? { port: opts.filesPort } : {}) });
+  const files = await startFileServer({ root: opts.dir, secret, clock, certPath: pki.serverCert, keyPath: pki.serverKey, ...((opts.filesPort || last.files) ? { port: opts.filesPort || last.files } : {}) });
+  await writeFile(join(opts.dir, 'ports.json'), JSON.stringify({ mqtt: broker.port, files: files.port }));
   const renderDocument = (job: Job, now: number): unknown => JSON.parse(renderPresigned(job.document, (o) =>
     presignUrl(files.baseUrl, secret, o, now, job.presignedUrlConfig?.expiresInSec ?? 3600)));
   let publish: (messages: OutMessage[]) => void = () => undefined;

@@ -29,7 +29,7 @@ function optStr(input: Input, field: string): string | undefined {
 function strings(input: Input, field: string): string[] {
   const v = input[field];
   if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) throw bad(`${field} must be a list of strings`);
-  return v as string[];
+  return v;
 }
 
 function optNum(input: Input, field: string): number | undefined {
@@ -37,6 +37,13 @@ function optNum(input: Input, field: string): number | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'number') throw bad(`${field} must be a number`);
   return v;
+}
+
+function detailsOf(input: Input): StatusDetails | undefined {
+  const v = input['statusDetails'];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'object' || Array.isArray(v) || !Object.values(v).every((x) => typeof x === 'string')) throw bad('statusDetails must be an object of strings');
+  return v as StatusDetails;
 }
 
 const bool = (input: Input, field: string): boolean => input[field] === true;
@@ -75,7 +82,7 @@ export function controlOperations(c: JobsControl, parts: EmulatorParts): Record<
     'describe-job-execution': (i) => Promise.resolve(c.describeJobExecution(withOptional({ jobId: str(i, 'jobId'), thingName: str(i, 'thingName') }, { executionNumber: optNum(i, 'executionNumber') }))),
     'cancel-job': (i) => Promise.resolve(c.cancelJob(withOptional({ jobId: str(i, 'jobId'), force: bool(i, 'force') }, { comment: optStr(i, 'comment'), reasonCode: optStr(i, 'reasonCode') }))),
     'cancel-job-execution': (i) => Promise.resolve(c.cancelJobExecution(withOptional({ jobId: str(i, 'jobId'), thingName: str(i, 'thingName'), force: bool(i, 'force') }, {
-      expectedVersion: optNum(i, 'expectedVersion'), statusDetails: i['statusDetails'] as StatusDetails | undefined,
+      expectedVersion: optNum(i, 'expectedVersion'), statusDetails: detailsOf(i),
     }))),
     'delete-job': (i) => Promise.resolve(c.deleteJob({ jobId: str(i, 'jobId'), force: bool(i, 'force') })),
     'associate-targets-with-job': (i) => Promise.resolve(c.associateTargets({ jobId: str(i, 'jobId'), targets: strings(i, 'targets') })),

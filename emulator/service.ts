@@ -47,7 +47,7 @@ export class JobsService {
   }
 
   #context(): EngineContext {
-    return { now: this.#opts.clock.now(), settings: this.#opts.settings, renderDocument: this.#opts.renderDocument };
+    return { now: this.#opts.clock.now(), settings: this.#opts.settings, renderDocument: (job, now) => this.#opts.renderDocument(job, now) };
   }
 
   #commit<T>(outcome: Outcome<T>): T {

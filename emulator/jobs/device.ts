@@ -26,11 +26,10 @@ interface Reply { state: JobsState; payload: Record<string, unknown> }
 export function handleDeviceMessage(state: JobsState, topic: string, payload: Uint8Array, ctx: EngineContext): Outcome {
   const req = parseTopic(topic);
   if (req.kind === 'ignore') return { state, messages: [], result: undefined };
-  let body: Record<string, unknown> = {};
   let token: string | undefined;
   const throttled = takeToken(state, req.thing, ctx);
   try {
-    body = parseBody(payload);
+    const body = parseBody(payload);
     token = clientTokenOf(body);
     if (!throttled.ok) throw new Rejection('RequestThrottled', 'The rate exceeds the limit.');
     if (req.kind === 'invalid') throw new Rejection('InvalidTopic', `Request topic ${req.topic} is not a Jobs API topic`);

@@ -110,7 +110,7 @@ export function updateStatusOf(body: Record<string, unknown>): DeviceStatus {
     throw new RequestError('InvalidRequest', "1 validation error detected: Value null at 'status' failed to satisfy constraint: Member must not be null");
   }
   if (typeof raw !== 'string' || !DEVICE_STATUSES.has(raw)) {
-    throw new RequestError('InvalidRequest', `Value '${String(raw).slice(0, 40)}' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [IN_PROGRESS, SUCCEEDED, FAILED, REJECTED]`);
+    throw new RequestError('InvalidRequest', `Value '${JSON.stringify(raw).slice(0, 40)}' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [IN_PROGRESS, SUCCEEDED, FAILED, REJECTED]`);
   }
   return raw as DeviceStatus;
 }
