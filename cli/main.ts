@@ -47,7 +47,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-if (import.meta.main) {
+/** The process-level entry: real streams, argv and exit code. */
+export async function runFromProcess(): Promise<void> {
   const io: CliIo = { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd(), env: process.env };
   process.exitCode = await main(process.argv.slice(2), io);
 }
+
+if (import.meta.main) await runFromProcess();
