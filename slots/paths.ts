@@ -26,6 +26,12 @@ export interface DevicePaths {
   agentDir: string;
   runDir: string;
   supervisorSocket: string;
+  /** sd_notify-style socket the supervisor gives the app as NOTIFY_SOCKET. */
+  notifySocket: string;
+  /** The app's process group and boot id, for stopping an orphan after a same-boot restart. */
+  appRecord: string;
+  /** The agent's own status, shown verbatim by `twinslot status`. */
+  agentStatus: string;
   /** Linux exposes the boot id here; tests put a file of their own under the root. */
   bootId: string;
 }
@@ -52,6 +58,9 @@ export function devicePaths(root = '/'): DevicePaths {
     agentDir: join(libDir, 'agent'),
     runDir,
     supervisorSocket: join(runDir, 'supervisor.sock'),
+    notifySocket: join(runDir, 'notify.sock'),
+    appRecord: join(runDir, 'app.json'),
+    agentStatus: join(libDir, 'agent', 'status.json'),
     bootId: join(r, 'proc', 'sys', 'kernel', 'random', 'boot_id'),
   };
 }

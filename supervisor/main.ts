@@ -8,7 +8,6 @@
 
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { systemClock } from '../common/clock.ts';
 import { messageOf } from '../common/errors.ts';
 import { createLogger, type Logger } from '../common/log.ts';
@@ -45,7 +44,7 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<number> {
 
   const watchdog = await setupWatchdog(settings.watchdog, clock, logger);
   const runner = createAppRunner({ logger, clock, stopTimeoutMs: settings.stopTimeoutMs, backoff: settings.backoff, crashLoop: settings.crashLoop });
-  const notifySocket = join(paths.runDir, 'notify.sock');
+  const notifySocket = paths.notifySocket;
   const health = createHealthMonitor({ logger, clock, runner, notifySocketPath: notifySocket, cwd: paths.current });
   const store = new SlotStore(paths, logger);
   const app = new AppControl({ paths, runner, health, clock, logger, bootId, notifySocket, deviceHealth: () => settings.health });

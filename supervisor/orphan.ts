@@ -3,27 +3,22 @@
 // A pid from another boot means nothing and is ignored.
 
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Clock } from '../common/clock.ts';
 import { writeFileAtomicSync } from '../common/durable-file.ts';
 import type { Logger } from '../common/log.ts';
 import type { DevicePaths } from '../slots/paths.ts';
 import { liveGroupMembers, terminateGroup } from './runner/process-group.ts';
 
-function recordPath(paths: DevicePaths): string {
-  return join(paths.runDir, 'app.json');
-}
-
 /** Notes that process group `pgid` runs the app in boot `bootId`. */
 export function recordApp(paths: DevicePaths, pgid: number, bootId: string): void {
-  writeFileAtomicSync(recordPath(paths), JSON.stringify({ pgid, bootId }));
+  writeFileAtomicSync(paths.appRecord, JSON.stringify({ pgid, bootId }));
 }
 
 /** Stops the group named in the record when it is from this boot and still has live members. */
 export async function killOrphan(paths: DevicePaths, bootId: string, clock: Clock, logger: Logger, stopTimeoutMs: number): Promise<boolean> {
   let record: unknown;
   try {
-    record = JSON.parse(readFileSync(recordPath(paths), 'utf8'));
+    record = JSON.parse(readFileSync(paths.appRecord, 'utf8'));
   } catch {
     return false;
   }

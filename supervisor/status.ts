@@ -2,7 +2,6 @@
 // Built from the live supervisor when it runs, or from the files alone when it does not.
 
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { readBootId } from './boot-id.ts';
 import type { DevicePaths } from '../slots/paths.ts';
 import type { SystemState } from '../slots/state.ts';
@@ -49,7 +48,7 @@ export function offlineStatus(paths: DevicePaths, store: SlotStore): StatusRepor
 function readAgentStatus(paths: DevicePaths): unknown {
   let text: string;
   try {
-    text = readFileSync(join(paths.agentDir, 'status.json'), 'utf8');
+    text = readFileSync(paths.agentStatus, 'utf8');
   } catch {
     return undefined;
   }

@@ -173,7 +173,7 @@ test('twinslot status shows the live report with the agent section, and metrics 
   const { device, port } = committedDevice({ supervisor: { metricsPort } });
   const p = await port;
   mkdirSync(device.paths.agentDir, { recursive: true });
-  writeFileSync(join(device.paths.agentDir, 'status.json'), JSON.stringify({ connection: 'connected', job: null }));
+  writeFileSync(device.paths.agentStatus, JSON.stringify({ connection: 'connected', job: null }));
   const sup = await startSupervisor(device);
   t.after(() => teardown(device, sup));
   await waitForVersion(p, '1.0.0');
@@ -195,4 +195,27 @@ test('twinslot status shows the live report with the agent section, and metrics 
   const offline = JSON.parse((await run(process.execPath, [BIN, 'status', '--root', device.root, '--json'])).stdout) as { running: boolean; committed: string };
   assert.equal(offline.running, false);
   assert.equal(offline.committed, 'a');
+});
+
+test('as root: the socket gets its group, a prepared slot belongs to the agent user; SIGHUP reloads the config', { timeout: 60_000 }, async (t) => {
+  if (process.getuid?.() !== 0) {
+    t.skip('needs root');
+    return;
+  }
+  const { device, port } = committedDevice({ supervisor: { socketGroup: 'daemon', agentUser: 'nobody' } });
+  await port;
+  const sup = await startSupervisor(device);
+  t.after(() => teardown(device, sup));
+  const daemonGid = Number((await run('getent', ['group', 'daemon'])).stdout.split(':')[2]);
+  const nobodyUid = Number((await run('getent', ['passwd', 'nobody'])).stdout.split(':')[2]);
+  assert.equal(statSync(device.paths.supervisorSocket).gid, daemonGid);
+  const client = await sup.client();
+  t.after(() => client.close());
+  const { slot, path } = await client.request('prepare-slot');
+  assert.equal(slot, 'b');
+  assert.equal(statSync(path).uid, nobodyUid);
+  assert.equal((await client.request('status')).slots.b.status, 'installing');
+  sup.child.kill('SIGHUP');
+  await sup.waitLog('config-reloaded');
+  assert.equal(sup.child.exitCode, null, 'SIGHUP does not stop the supervisor');
 });

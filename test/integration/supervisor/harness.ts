@@ -221,7 +221,7 @@ export function readJournal(device: Device): Array<{ op: string; at: number }> {
 /** Kills the app group the supervisor recorded (after a SIGKILL of the supervisor, the app lives on). */
 export function killRecordedApp(device: Device): void {
   try {
-    const { pgid } = JSON.parse(readFileSync(join(device.paths.runDir, 'app.json'), 'utf8')) as { pgid: number };
+    const { pgid } = JSON.parse(readFileSync(device.paths.appRecord, 'utf8')) as { pgid: number };
     process.kill(-pgid, 'SIGKILL');
   } catch {
     // no record or already gone
