@@ -98,8 +98,14 @@ export async function startEmulator(opts: EmulatorOptions): Promise<EmulatorHand
   publish = (messages) => responder.publish(messages);
   service.start();
   const control = jobsControl(service);
+  // `openssl ca` keeps its serial and index in files: one issue at a time.
+  let issuing: Promise<unknown> = Promise.resolve();
   const parts = {
-    createThing: (name: string) => createThing(opts.dir, pki, name, broker.port),
+    createThing: (name: string): Promise<ThingCredentials> => {
+      const next = issuing.then(() => createThing(opts.dir, pki, name, broker.port));
+      issuing = next.catch(() => undefined);
+      return next;
+    },
     upload: (file: string, url: string) => uploadObject(opts.dir, file, url),
   };
   const controlServer = await startControlServer(controlOperations(control, parts), opts.controlPort ?? 0);
