@@ -1,0 +1,33 @@
+// The main path against the emulator and a real supervisor: a good update commits and the new
+// version answers; a bad one rolls back and the job says why.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { waitForVersion } from '../../supervisor/harness.ts';
+import { detailsOf, installDoc, startRig } from './rig.ts';
+
+test('a good update ends SUCCEEDED and the new version answers', { timeout: 240_000 }, async (t) => {
+  const rig = await startRig(t);
+  const bundle = await rig.bundle('1.1.0');
+  await rig.startAgent();
+  rig.createJob('good-1', installDoc(bundle));
+  const final = await rig.finalOf('good-1');
+  assert.equal(final['status'], 'SUCCEEDED', JSON.stringify(final));
+  const details = detailsOf(final);
+  assert.equal(details['reason'], 'COMMITTED');
+  assert.equal(details['version'], '1.1.0');
+  await waitForVersion(rig.appPort, '1.1.0');
+});
+
+test('a bad update rolls back and ends FAILED with HEALTH_CHECK_FAILED', { timeout: 240_000 }, async (t) => {
+  const rig = await startRig(t);
+  const bundle = await rig.bundle('1.2.0', { fixture: 'crash-at-start.mjs' });
+  await rig.startAgent();
+  rig.createJob('bad-1', installDoc(bundle));
+  const final = await rig.finalOf('bad-1');
+  assert.equal(final['status'], 'FAILED', JSON.stringify(final));
+  const details = detailsOf(final);
+  assert.equal(details['reason'], 'HEALTH_CHECK_FAILED');
+  assert.ok((details['message'] ?? '').length > 0);
+  await waitForVersion(rig.appPort, '1.0.0');
+});
