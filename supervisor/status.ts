@@ -81,7 +81,8 @@ export function renderStatus(r: StatusReport): string {
     out.push(`watchdog    ${w.state}${w.device ? ` ${w.device}` : ''}${w.timeoutSeconds ? `, timeout ${w.timeoutSeconds} s` : ''}${w.rebootedByWatchdog ? ', LAST REBOOT BY WATCHDOG' : ''}`);
   }
   if (r.counters) out.push(`counters    ${Object.entries(r.counters).map(([k, v]) => `${k}=${v}`).join(' ')}`);
-  if (r.stateSource !== 'state') out.push(`state       recovered from ${r.stateSource}`);
+  if (r.stateSource === 'backup') out.push('state       state.json damaged; its last good copy is in use');
+  if (r.stateSource === 'default') out.push('state       no usable state.json; derived from `current`');
   if (r.agent !== undefined) out.push(`agent       ${JSON.stringify(r.agent)}`);
   return `${out.join('\n')}\n`;
 }
