@@ -14,8 +14,7 @@ const major = Number(process.versions.node.split('.')[0]);
 if (major >= 24) {
   // Imported, cli/main.ts does not run itself (import.meta.main is false): call it here.
   const cli = await import(main);
-  const io = { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd(), env: process.env };
-  process.exitCode = await cli.main(process.argv.slice(2), io);
+  await cli.runFromProcess();
 } else {
   const bundled = join(here, '..', 'node_modules', 'node', 'bin', 'node');
   if (!existsSync(bundled)) {
