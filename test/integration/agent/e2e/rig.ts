@@ -102,7 +102,7 @@ export async function startRig(t: Pick<TestContext, 'after'>, over: { agent?: Re
       if (opts.padBytes) writeFileSync(join(src, 'pad.bin'), Buffer.alloc(opts.padBytes, 7));
       const file = join(dir, `bundle-${made}.tar`);
       await createBundle(src, {
-        name: 'fixture', version, compatible: ['test'], createdAt: new Date(0).toISOString(),
+        name: 'fixture', version, compatible: [over.deviceType ?? 'test'], createdAt: new Date(0).toISOString(),
         entrypoint: { command: [process.execPath, fixture], env: { PORT: String(appPort), APP_VERSION: version, ...opts.env } },
         health: opts.health ?? { http: { url: `http://127.0.0.1:${appPort}/health`, intervalMs: 100, timeoutMs: 500, failureThreshold: 2 } },
       }, createPrivateKey(keys.privatePem), file, { gzip: false });

@@ -1,0 +1,54 @@
+// Every document in jobs-documents/examples, carried out end to end on one device against the
+// emulator and a real supervisor (install bundles swapped in for the examples' S3 objects).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { waitForVersion } from '../../supervisor/harness.ts';
+import { detailsOf, startRig } from './rig.ts';
+
+const EXAMPLES = join(import.meta.dirname, '..', '..', '..', '..', 'jobs-documents', 'examples');
+const example = (name: string): Record<string, unknown> => JSON.parse(readFileSync(join(EXAMPLES, name), 'utf8')) as Record<string, unknown>;
+
+test('every example job document runs end to end', { timeout: 300_000 }, async (t) => {
+  const rig = await startRig(t, { deviceType: 'rpi4' });
+  const config = JSON.parse(readFileSync(rig.device.configPath, 'utf8')) as { agent: { update: Record<string, unknown> } };
+  config.agent.update['rebootCommand'] = ['sh', '-c', `echo boot-2 > ${rig.device.paths.bootId}`];
+  writeFileSync(rig.device.configPath, JSON.stringify(config));
+  await rig.startAgent();
+
+  const run = async (jobId: string, doc: Record<string, unknown>): Promise<Record<string, string>> => {
+    rig.createJob(jobId, doc);
+    const final = await rig.finalOf(jobId);
+    assert.equal(final['status'], 'SUCCEEDED', `${jobId}: ${JSON.stringify(final)}`);
+    return detailsOf(final);
+  };
+  const install = async (name: string): Promise<string> => {
+    const doc = example(name);
+    const version = String(doc['version']);
+    const b = await rig.bundle(version, { name: `demo-${version}.tar` });
+    const details = await run(name.replace('.json', ''), { ...doc, app: 'fixture', bundle: { url: b.url, sha256: b.sha256, size: b.size } });
+    assert.equal(details['reason'], 'COMMITTED');
+    await waitForVersion(rig.appPort, version);
+    return version;
+  };
+
+  const report = await run('report', example('report.json'));
+  assert.equal(report['reason'], 'REPORTED');
+  assert.equal(report['slotA'], 'ready:1.0.0');
+  assert.equal(report['committed'], 'a');
+
+  await install('install.json');
+  const rc = await install('install-health.json');
+  await install('install-downgrade.json');
+
+  const rolled = await run('rollback', example('rollback.json'));
+  assert.equal(rolled['reason'], 'COMMITTED');
+  await waitForVersion(rig.appPort, rc);
+
+  assert.equal((await run('restart-app', example('restart-app.json')))['reason'], 'APP_RESTARTED');
+  const rebooted = await run('reboot', example('reboot.json'));
+  assert.equal(rebooted['reason'], 'REBOOTED');
+  assert.equal(rebooted['bootId'], 'boot-2');
+});
