@@ -15,6 +15,7 @@ test('clean shutdown: SIGTERM → magic close → no watchdog reset afterwards',
     payloadImage: await twinslotSourcePayload(),
     data: { 'etc/twinslot/config.json': JSON.stringify(config) },
     bootScript: SUPERVISOR_BOOT_SCRIPT,
+    collectOnFailure: [SUPERVISOR_LOG],
   });
   const bootId = vm.boots[0]?.bootId;
   const pid = await waitSupervisorEvent(vm, 'supervisor-started');

@@ -11,7 +11,7 @@ import { copyImage, makeExt4 } from './disk.ts';
 import { ensureImages } from './images.ts';
 import { CHECKOUT_NODE } from './paths.ts';
 import type { Forward, WatchdogAction } from './qemu-args.ts';
-import { Vm } from './vm.ts';
+import { quote, Vm } from './vm.ts';
 
 const DATA_SIZE_MB = 64;
 const TAIL_LINES = 80;
@@ -26,6 +26,8 @@ export interface TestVmOptions {
   forwards?: Forward[];
   memoryMb?: number;
   watchdogAction?: WatchdogAction;
+  /** Guest files whose tail is printed with the serial console when the test fails. */
+  collectOnFailure?: string[];
 }
 
 // `passed` exists on node:test's TestContext since Node 21 but not yet in @types/node.
@@ -67,12 +69,13 @@ export async function startTestVm(t: Context, options: TestVmOptions = {}): Prom
   await copyImage(images.rootImage, setup.rootDisk);
   await makeExt4(setup.dataDisk, dataTree, DATA_SIZE_MB, 'twinslot-data');
   const vm = new Vm(setup, join(runDir, 'qemu.log'));
-  t.after(() => finish(t, vm, runDir, sockDir));
+  t.after(() => finish(t, vm, runDir, sockDir, options.collectOnFailure ?? []));
   await vm.start();
   return vm;
 }
 
-async function finish(t: Context, vm: Vm, runDir: string, sockDir: string): Promise<void> {
+async function finish(t: Context, vm: Vm, runDir: string, sockDir: string, collect: string[]): Promise<void> {
+  const guestFiles = passed(t) ? '' : await collectGuestFiles(vm, collect);
   await vm.dispose();
   await rm(sockDir, { recursive: true, force: true });
   if (passed(t)) {
@@ -86,5 +89,16 @@ async function finish(t: Context, vm: Vm, runDir: string, sockDir: string): Prom
   const tail = console_.split('\n').slice(-TAIL_LINES).join('\n');
   process.stderr.write(`\n=== system test "${t.name}" failed; logs kept in ${runDir}\n` +
     `=== serial console ${vm.setup.consoleLog} (last ${TAIL_LINES} lines):\n${tail}\n` +
+    guestFiles +
     (qemu.trim() ? `=== QEMU output ${vm.qemuLog}:\n${qemu.slice(-4000)}\n` : '') + '=== end of logs\n');
+}
+
+// Tails of guest files, read while the guest still answers (a hung guest gets a short deadline).
+async function collectGuestFiles(vm: Vm, paths: string[]): Promise<string> {
+  let out = '';
+  for (const path of paths) {
+    const r = vm.running ? await vm.exec(`tail -n ${TAIL_LINES} ${quote(path)}`, 20_000).catch((err: unknown) => ({ stdout: '', stderr: String(err) })) : { stdout: '', stderr: 'VM not running' };
+    out += `=== guest ${path}:\n${r.stdout}${r.stderr}\n`;
+  }
+  return out;
 }

@@ -1,0 +1,71 @@
+// Runs inside the VM: drives the supervisor over its IPC socket the way the agent does, for
+// system tests that need installed slots and trials without the agent.
+//   install VERSION PROBATION_S   prepare-slot, write a manifest (app: /bin/sleep), slot-ready
+//   activate SLOT JOB_ID          start a trial of SLOT
+//   wait-running SLOT             until SLOT's app runs in a trial; prints the status
+//   wait-idle                     until no trial is under way; prints the status
+// Every command prints one JSON line.
+
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { writeFileAtomicSync } from '../../../common/durable-file.ts';
+import { devicePaths, type SlotName } from '../../../slots/paths.ts';
+import { connectSupervisor } from '../../../supervisor/ipc/client.ts';
+import type { StatusReport } from '../../../supervisor/ipc/protocol.ts';
+
+const paths = devicePaths('/');
+const [command, arg1 = '', arg2 = ''] = process.argv.slice(2);
+
+async function install(version: string, probationSeconds: number): Promise<unknown> {
+  const client = await connectSupervisor(paths.supervisorSocket);
+  try {
+    const { slot, path } = await client.request('prepare-slot');
+    const manifest = {
+      format: 1, name: 'vm-app', version, compatible: [], createdAt: new Date().toISOString(), files: [],
+      entrypoint: { command: ['/bin/sleep', '1000000'] },
+      health: { startTimeoutSeconds: 120, probationSeconds },
+    };
+    // Durable before slot-ready, as the agent's installer does: a reset soon after must find it.
+    writeFileAtomicSync(join(path, 'manifest.json'), JSON.stringify(manifest));
+    return await client.request('slot-ready', { slot });
+  } finally {
+    client.close();
+  }
+}
+
+async function activate(slot: SlotName, jobId: string): Promise<unknown> {
+  const client = await connectSupervisor(paths.supervisorSocket);
+  try {
+    return await client.request('activate', { slot, jobId });
+  } finally {
+    client.close();
+  }
+}
+
+// Polls the status until `done`; a supervisor not yet listening (just booted) is waited for.
+// A status that can no longer become `done` (`lost`) ends the wait with an error at once.
+async function waitFor(done: (s: StatusReport) => boolean, lost: (s: StatusReport) => boolean = () => false): Promise<StatusReport> {
+  for (;;) {
+    const status = await connectSupervisor(paths.supervisorSocket).then(async (client) => {
+      try {
+        return await client.request('status');
+      } finally {
+        client.close();
+      }
+    }, () => null);
+    if (status && done(status)) return status;
+    if (status && lost(status)) throw new Error(`gave up: ${JSON.stringify(status)}`);
+    await sleep(250);
+  }
+}
+
+const result = await (() => {
+  switch (command) {
+    case 'install': return install(arg1, Number(arg2));
+    case 'activate': return activate(arg1 as SlotName, arg2);
+    case 'wait-running': return waitFor((s) => s.trial?.slot === arg1 && s.trial.phase === 'running' && s.app?.slot === arg1 && s.app.pid !== null, (s) => s.trial === null);
+    case 'wait-idle': return waitFor((s) => s.trial === null && s.app?.pid !== null && s.app?.pid !== undefined);
+    default: throw new Error(`unknown command ${command}`);
+  }
+})();
+process.stdout.write(`${JSON.stringify(result)}\n`);
