@@ -65,7 +65,8 @@ const result = await (() => {
     case 'activate': return activate(arg1 as SlotName, arg2);
     case 'wait-running': return waitFor((s) => s.trial?.slot === arg1 && s.trial.phase === 'running' && s.app?.slot === arg1 && s.app.pid !== null, (s) => s.trial === null);
     case 'wait-idle': return waitFor((s) => s.trial === null && s.app?.pid !== null && s.app?.pid !== undefined);
-    default: throw new Error(`unknown command ${command}`);
+    case undefined:
+    default: throw new Error(`unknown command ${command ?? '(none)'}; see the header of slot-driver.ts`);
   }
 })();
 process.stdout.write(`${JSON.stringify(result)}\n`);
