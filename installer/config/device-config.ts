@@ -17,6 +17,9 @@ export interface InstallFlags {
 
 type Obj = Record<string, unknown>;
 
+/** The system user install.sh creates for the agent. */
+export const AGENT_USER = 'twinslot';
+
 function obj(v: unknown, at: string): Obj {
   if (v === undefined) return {};
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new CodedError('CONFIG_INVALID', `${at} in the existing config is not an object`);
@@ -63,10 +66,11 @@ export function mergeDeviceConfig(existing: unknown, flags: InstallFlags): Obj {
       parameters: flags.claim.parameters,
     };
   }
-  if (flags.watchdog !== undefined) {
-    const supervisor = obj(root['supervisor'], 'supervisor');
-    supervisor['watchdog'] = { ...obj(supervisor['watchdog'], 'supervisor.watchdog'), device: flags.watchdog };
-    root['supervisor'] = supervisor;
-  }
+  const supervisor = obj(root['supervisor'], 'supervisor');
+  if (flags.watchdog !== undefined) supervisor['watchdog'] = { ...obj(supervisor['watchdog'], 'supervisor.watchdog'), device: flags.watchdog };
+  // The agent runs as AGENT_USER: it must reach the supervisor's socket and own the slots it fills.
+  supervisor['socketGroup'] ??= AGENT_USER;
+  supervisor['agentUser'] ??= AGENT_USER;
+  root['supervisor'] = supervisor;
   return root;
 }

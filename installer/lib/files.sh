@@ -153,24 +153,20 @@ install.sh: WARNING: systemd holds the hardware watchdog: RuntimeWatchdogSec=$va
   (a second open fails with EBUSY), so the supervisor would run without it. Either give it to
   twinslot: put "[Manager]" and "RuntimeWatchdogSec=0" in /etc/systemd/system.conf.d/twinslot.conf
   and run "systemctl daemon-reexec"; or install without --watchdog and leave it to systemd.
-install.sh: WARNING: systemd holds the hardware watchdog: RuntimeWatchdogSec=$value in $where
-  opens $device, the device given with --watchdog $WATCHDOG. A watchdog device has one owner
-  (a second open fails with EBUSY), so the supervisor would run without it. Either give it to
-  twinslot: put "[Manager]" and "RuntimeWatchdogSec=0" in /etc/systemd/system.conf.d/twinslot.conf
-  and run "systemctl daemon-reexec"; or install without --watchdog and leave it to systemd.
 EOF
 }
 
-# The initial application bundle in slot a, committed, on a device that has no slot state yet.
+# The initial application bundle in slot a, committed, on a device that has no slot state yet
+# (seed-slot.ts keeps any existing state and reports the same bundle as unchanged).
 seed_initial_bundle() {
   [ -n "$BUNDLE" ] || return 0
-  if [ -f "$R/var/lib/twinslot/state.json" ]; then
-    say "slot state exists; --initial-bundle ignored (state kept)"
-    return 0
-  fi
-  [ -f "$RELEASE/app/installer/seed/seed-slot.ts" ] || die "--initial-bundle is not supported by this release (no installer/seed/seed-slot.ts)"
-  "$NODE" "$RELEASE/app/installer/seed/seed-slot.ts" --root "${R:-/}" --bundle "$BUNDLE" \
-    --trust-dir "$R/etc/twinslot/trust" || die "initial bundle not installed"
-  chown -R "$(ids twinslot twinslot)" "$R/var/lib/twinslot/slots/a"
-  say "installed the initial bundle into slot a (committed)"
+  out=$("$NODE" "$RELEASE/app/installer/seed/seed-slot.ts" --root "${R:-/}" --bundle "$BUNDLE" \
+    --trust-dir "$R/etc/twinslot/trust" --config "$R/etc/twinslot/config.json") || die "initial bundle not installed"
+  case "$out" in
+    *'"kind":"seeded"'*)
+      chown -R "$(ids twinslot twinslot)" "$R/var/lib/twinslot/slots/a"
+      say "installed the initial bundle into slot a (committed)" ;;
+    *'"kind":"unchanged"'*) ;;
+    *) say "slot state exists; --initial-bundle ignored (state kept)" ;;
+  esac
 }

@@ -60,7 +60,7 @@ test('installs users, least-privilege files, config and units; a second run chan
   assert.equal(await readlink(join(root, 'opt', 'twinslot', 'current')), 'releases/0.1.0');
   const config = JSON.parse(await readFile(join(root, 'etc', 'twinslot', 'config.json'), 'utf8')) as Record<string, Record<string, unknown>>;
   assert.deepEqual(config['device'], { thingName: 'gw-0001', deviceType: 'gateway' });
-  assert.deepEqual(config['supervisor'], { watchdog: { device: '/dev/watchdog' } });
+  assert.deepEqual(config['supervisor'], { watchdog: { device: '/dev/watchdog' }, socketGroup: 'twinslot', agentUser: 'twinslot' });
   const agentUnit = await readFile(join(root, 'etc', 'systemd', 'system', 'twinslot-agent.service'), 'utf8');
   assert.match(agentUnit, /^ExecStart=\/opt\/twinslot\/current\/bin\/twinslot agent /m);
   assert.match(agentUnit, /^After=network-online\.target/m);
