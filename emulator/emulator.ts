@@ -10,7 +10,7 @@ import { systemClock, type Clock } from '../common/clock.ts';
 import { messageOf } from '../common/errors.ts';
 import { silentLogger, type Logger } from '../common/log.ts';
 import { createPki, issueClientCert, type Pki } from './broker/pki.ts';
-import { startMosquitto } from './broker/mosquitto.ts';
+import { startMosquitto, type MosquittoHandle } from './broker/mosquitto.ts';
 import { startFileServer } from './files/server.ts';
 import { presignUrl, renderPresigned } from './files/presign.ts';
 import { uploadObject } from './files/store.ts';
@@ -22,6 +22,9 @@ import { createThing, type ThingCredentials } from './things.ts';
 import { jobsControl, type JobsControl } from './jobs-control.ts';
 import { startControlServer } from './control-api.ts';
 import { controlOperations } from './operations.ts';
+import type { Template } from './provisioning/fleet.ts';
+import { PROVISIONING_CN } from './provisioning/responder.ts';
+import { DEFAULT_TEMPLATES, provisioningAcl, provisioningResponderCert, startFleetService, type ClaimCredentials } from './provisioning/service.ts';
 
 export interface EmulatorOptions {
   dir: string;
@@ -29,9 +32,15 @@ export interface EmulatorOptions {
   port?: number;
   controlPort?: number;
   filesPort?: number;
+  /** Caps the file server's rate per download (a slow link); unlimited when absent. */
+  filesBytesPerSecond?: number;
   clock?: Clock;
   settings?: Partial<EngineSettings>;
   log?: Logger;
+  /** Fleet provisioning templates by name (default: `twinslot-fleet`, thing name from `ThingName`). */
+  provisioningTemplates?: Record<string, Template>;
+  /** Mosquitto saves sessions on every change (default true); a load test may turn it off. */
+  brokerSaveOnEveryChange?: boolean;
 }
 
 export interface EmulatorInfo { pid: number; endpoint: string; port: number; caPath: string; controlPort: number; filesUrl: string; dir: string }
@@ -45,7 +54,11 @@ export interface EmulatorHandle extends JobsControl {
   controlPort: number;
   info: EmulatorInfo;
   pki: Pki;
+  /** The broker itself, for tests and benchmarks that restart or kill it. */
+  broker: MosquittoHandle;
   createThing(name: string): Promise<ThingCredentials>;
+  /** The fleet's claim certificate (made once) and the `provisioning` config section that uses it. */
+  createClaim(): Promise<ClaimCredentials>;
   upload(file: string, s3Url: string): Promise<{ object: { bucket: string; key: string }; etag: string; size: number }>;
   /** Runs rollouts and timeouts now (after a test moved its clock). */
   tick(): void;
@@ -75,12 +88,14 @@ export async function startEmulator(opts: EmulatorOptions): Promise<EmulatorHand
   const pki = await createPki(join(opts.dir, 'pki'));
   const responderCert = join(opts.dir, 'pki', 'clients', `${RESPONDER_CN}.crt`);
   if (!existsSync(responderCert)) await issueClientCert(pki, RESPONDER_CN);
+  await provisioningResponderCert(pki);
   // Things keep the port in their config, so a restart reuses the last one unless told otherwise.
   const last = await lastPorts(opts.dir);
   const mqttPort = opts.port || last.mqtt;
-  const broker = await startMosquitto({ dir: join(opts.dir, 'broker'), pki, privileged: [RESPONDER_CN], ...(mqttPort ? { port: mqttPort } : {}) });
+  const broker = await startMosquitto({ dir: join(opts.dir, 'broker'), pki, privileged: [RESPONDER_CN, PROVISIONING_CN], aclExtra: await provisioningAcl(opts.dir),
+    ...(mqttPort ? { port: mqttPort } : {}), ...(opts.brokerSaveOnEveryChange === false ? { saveOnEveryChange: false } : {}) });
   const secret = await secretOf(opts.dir);
-  const files = await startFileServer({ root: opts.dir, secret, clock, certPath: pki.serverCert, keyPath: pki.serverKey, ...((opts.filesPort || last.files) ? { port: opts.filesPort || last.files } : {}) });
+  const files = await startFileServer({ root: opts.dir, secret, clock, certPath: pki.serverCert, keyPath: pki.serverKey, bytesPerSecond: opts.filesBytesPerSecond, ...((opts.filesPort || last.files) ? { port: opts.filesPort || last.files } : {}) });
   await writeFile(join(opts.dir, 'ports.json'), JSON.stringify({ mqtt: broker.port, files: files.port }));
   const renderDocument = (job: Job, now: number): unknown => JSON.parse(renderPresigned(job.document, (o) =>
     presignUrl(files.baseUrl, secret, o, now, job.presignedUrlConfig?.expiresInSec ?? 3600)));
@@ -100,12 +115,15 @@ export async function startEmulator(opts: EmulatorOptions): Promise<EmulatorHand
   const control = jobsControl(service);
   // `openssl ca` keeps its serial and index in files: one issue at a time.
   let issuing: Promise<unknown> = Promise.resolve();
+  const exclusive = <T>(issue: () => Promise<T>): Promise<T> => {
+    const next = issuing.then(issue);
+    issuing = next.catch(() => undefined);
+    return next;
+  };
+  const fleet = await startFleetService({ dir: opts.dir, pki, broker, templates: opts.provisioningTemplates ?? DEFAULT_TEMPLATES, exclusive, log });
   const parts = {
-    createThing: (name: string): Promise<ThingCredentials> => {
-      const next = issuing.then(() => createThing(opts.dir, pki, name, broker.port));
-      issuing = next.catch(() => undefined);
-      return next;
-    },
+    createThing: (name: string): Promise<ThingCredentials> => exclusive(() => createThing(opts.dir, pki, name, broker.port)),
+    createClaim: () => fleet.createClaim(),
     upload: (file: string, url: string) => uploadObject(opts.dir, file, url),
   };
   const controlServer = await startControlServer(controlOperations(control, parts), opts.controlPort ?? 0);
@@ -113,7 +131,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<EmulatorHand
   await writeFile(join(opts.dir, 'emulator.json'), `${JSON.stringify(info, null, 2)}\n`);
   log.info({ event: 'emulator-started', ...info }, 'emulator started');
   return {
-    ...control, ...parts, info, pki, endpoint: broker.host, port: broker.port, caPath: pki.caCert, dir: opts.dir, filesUrl: files.baseUrl,
+    ...control, ...parts, info, pki, broker, endpoint: broker.host, port: broker.port, caPath: pki.caCert, dir: opts.dir, filesUrl: files.baseUrl,
     controlPort: controlServer.port,
     tick: () => service.tick(),
     stop: async () => {
@@ -121,6 +139,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<EmulatorHand
       await controlServer.close();
       await service.stop();
       await responder.stop();
+      await fleet.stop();
       await files.close();
       await broker.stop();
     },
