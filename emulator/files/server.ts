@@ -5,13 +5,18 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createReadStream } from 'node:fs';
+import { Transform } from 'node:stream';
 import { readFile, stat } from 'node:fs/promises';
 import type { Clock } from '../../common/clock.ts';
 import { isErrno } from '../../common/errors.ts';
 import { verifyQuery, isSafeObject, type S3Object } from './presign.ts';
 import { etagOf, objectFile } from './store.ts';
 
-export interface FileServerOptions { root: string; secret: Buffer; clock: Clock; certPath: string; keyPath: string; port?: number }
+export interface FileServerOptions {
+  root: string; secret: Buffer; clock: Clock; certPath: string; keyPath: string; port?: number;
+  /** Caps each response's rate, to imitate a slow link (the demo's download progress). */
+  bytesPerSecond?: number | undefined;
+}
 export interface FileServer { port: number; baseUrl: string; close(): Promise<void> }
 
 function s3Error(res: ServerResponse, status: number, code: string, message: string): void {
@@ -83,7 +88,29 @@ async function serve(req: IncomingMessage, res: ServerResponse, opts: FileServer
   }
   const stream = createReadStream(file, { start, end });
   stream.on('error', () => res.destroy());
-  stream.pipe(res);
+  if (opts.bytesPerSecond) stream.pipe(throttle(opts.bytesPerSecond)).pipe(res);
+  else stream.pipe(res);
+}
+
+// Passes chunks on no faster than `rate` bytes per second (in slices of about 50 ms).
+function throttle(rate: number): Transform {
+  const slice = Math.max(1024, Math.floor(rate / 20));
+  const started = Date.now();
+  let sent = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      const push = async (): Promise<void> => {
+        for (let at = 0; at < chunk.length; at += slice) {
+          const wait = started + ((sent * 1000) / rate) - Date.now();
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+          const part = chunk.subarray(at, at + slice);
+          sent += part.length;
+          this.push(part);
+        }
+      };
+      push().then(() => done(), done);
+    },
+  });
 }
 
 /** Starts the file server on 127.0.0.1 (a free port unless `port` is given). */
