@@ -12,4 +12,5 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   'power-fail': async () => (await import('./commands/power-fail.ts')).default,
   emulator: async () => (await import('./commands/emulator.ts')).default,
   job: async () => (await import('./commands/job.ts')).default,
+  demo: async () => (await import('./commands/demo.ts')).default,
 };

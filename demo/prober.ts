@@ -24,6 +24,8 @@ export interface Prober {
   lastVersion(): string | undefined;
   /** Outages overlapping [from, to]. */
   outagesBetween(from: number, to: number): Outage[];
+  /** When the answers changed to `version` at or after `from`; undefined if they did not (yet). */
+  versionSeenAfter(version: string, from: number): number | undefined;
 }
 
 function probeOnce(url: string, timeoutMs: number): Promise<{ ok: boolean; version?: string }> {
@@ -55,6 +57,8 @@ export function createProber(url: string, intervalMs = 20, now: () => number = (
   const ended: Outage[] = [];
   let downSince: number | undefined;
   let version: string | undefined;
+  // Each change of the answering version, in order.
+  const changes: ProbeSample[] = [];
   let running: Promise<void> | undefined;
   let stopped = false;
 
@@ -65,6 +69,7 @@ export function createProber(url: string, intervalMs = 20, now: () => number = (
       if (result.ok) {
         if (downSince !== undefined) ended.push({ start: downSince, end: at, ms: at - downSince });
         downSince = undefined;
+        if (result.version !== undefined && result.version !== version) changes.push({ at, ok: true, version: result.version });
         if (result.version !== undefined) version = result.version;
       } else if (downSince === undefined) {
         downSince = at;
@@ -87,5 +92,6 @@ export function createProber(url: string, intervalMs = 20, now: () => number = (
     outages: () => [...ended],
     lastVersion: () => version,
     outagesBetween: (from, to) => ended.filter((o) => o.end >= from && o.start <= to),
+    versionSeenAfter: (v, from) => changes.find((c) => c.version === v && c.at >= from)?.at,
   };
 }
