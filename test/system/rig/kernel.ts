@@ -45,7 +45,11 @@ export async function ensureKernel(): Promise<Kernel> {
 }
 
 async function buildKernel(tmp: string, pkg: string): Promise<void> {
-  await run('apt-get', ['download', pkg], { cwd: tmp });
+  // Stale package lists name a version the mirror no longer has: refresh them once and retry.
+  await run('apt-get', ['download', pkg], { cwd: tmp }).catch(async () => {
+    await run('apt-get', ['update', '-qq']);
+    return run('apt-get', ['download', pkg], { cwd: tmp });
+  });
   const deb = (await readdir(tmp)).find((f) => f.endsWith('.deb'));
   if (!deb) throw new CodedError('RIG_NO_KERNEL', `apt-get download ${pkg} left no .deb`);
   const root = join(tmp, 'root');
