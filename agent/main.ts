@@ -13,8 +13,9 @@ import { devicePaths } from '../slots/paths.ts';
 import { readBootId } from '../supervisor/boot-id.ts';
 import { parseAgentConfig } from './config.ts';
 import { parseJobsSections } from './jobs/config.ts';
+import { ensureProvisioned } from './provisioning/ensure.ts';
 import { JobsEngine } from './jobs/engine.ts';
-import { Journal } from './jobs/journal.ts';
+import { Journal, type JournalEntry } from './jobs/journal.ts';
 import { SdkJobsApi } from './jobs/sdk-jobs.ts';
 import { startLink } from './link.ts';
 import { SupervisorLink } from './update/supervisor-link.ts';
@@ -24,6 +25,8 @@ export interface AgentOptions {
   root: string;
   logLevel?: LogLevel;
   version?: string;
+  /** Crash injection for tests: SIGKILL this process right after a job first enters this phase. */
+  crashAtPhase?: string;
 }
 
 /** Runs the agent until SIGTERM/SIGINT; resolves with the exit code. */
@@ -36,6 +39,8 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
   const clock = systemClock;
   log.info({ event: 'agent-starting', pid: process.pid, root: paths.root, thingName: config.connection.thingName }, 'agent starting');
 
+  // Fleet provisioning by claim (config `provisioning`) stores the certificate the link uses.
+  await ensureProvisioned(raw, config, { log, clock });
   const link = await startLink({ config, agentDir: paths.agentDir, log, clock });
   const { connection } = link;
   const jobs = new SdkJobsApi(
@@ -51,7 +56,9 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
   );
   const supervisor = new SupervisorLink(paths.supervisorSocket, log, clock);
   const ca = sections.update.caPath === undefined ? undefined : readFileSync(sections.update.caPath);
+  const crashAt = opts.crashAtPhase;
   const engine = new JobsEngine({
+    ...(crashAt === undefined ? {} : { onSaved: (e: JournalEntry) => crashIfAt(e, crashAt, log) }),
     journal: new Journal(join(paths.agentDir, 'jobs'), sections.jobs.keepClosed),
     jobs,
     reporter: { jobs, clock, log, backoff: sections.jobs.updateBackoff },
@@ -91,6 +98,12 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+}
+
+function crashIfAt(entry: JournalEntry, phase: string, log: Logger): void {
+  if (entry.phase.kind !== phase || entry.resumes !== 0) return;
+  log.warn({ event: 'crash-injected', jobId: entry.jobId, phase }, 'SIGKILL injected');
+  process.kill(process.pid, 'SIGKILL');
 }
 
 function readConfig(file: string): unknown {

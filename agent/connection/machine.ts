@@ -153,10 +153,14 @@ function disconnected(
   // second process that drops us right after CONNACK cannot drive a tight loop.
   const stable = event.now - state.since >= s.stableAfterMs;
   const attempt = stable ? 0 : state.route.attempt + 1;
-  const takeovers = event.kind === 'session-taken-over' ? (stable ? 1 : state.route.takeovers + 1) : 0;
+  // Some brokers (Mosquitto) close a taken-over connection without DISCONNECT 0x8E, so a
+  // second short-lived connection in a row that ends in a bare hangup counts as a takeover too.
+  const takenOver = event.kind === 'session-taken-over' || (!stable && event.kind === 'connection-lost');
+  const takeovers = takenOver ? (stable ? 1 : state.route.takeovers + 1) : 0;
   const route: Route = { ...state.route, attempt, takeovers };
-  const policy: RetryPolicy = event.kind === 'session-taken-over' ? 'takeover' : event.kind === 'not-authorized' ? 'auth' : 'reconnect';
-  const delayAttempt = policy === 'takeover' ? takeovers - 1 : attempt;
+  const policy: RetryPolicy =
+    event.kind === 'session-taken-over' || takeovers >= 2 ? 'takeover' : event.kind === 'not-authorized' ? 'auth' : 'reconnect';
+  const delayAttempt = policy === 'takeover' ? Math.max(0, takeovers - 1) : attempt;
   const delayMs = fullJitter(policyOf(policy, s), delayAttempt, () => event.random);
   return {
     state: { kind: 'backoff', route, policy, cause: event.kind, dueAt: event.now + delayMs },

@@ -29,8 +29,9 @@ const AUTH_CONNACK = new Set([BAD_USERNAME_OR_PASSWORD, NOT_AUTHORIZED, BANNED, 
 export function classifyFailure(errorName: string, connackReason: number | undefined): FailureKind {
   if (connackReason !== undefined && AUTH_CONNACK.has(connackReason)) return 'auth';
   if (connackReason !== undefined && connackReason >= 0x80) return 'refused';
-  if (isTlsAuthError(errorName)) return 'auth';
+  // A handshake that timed out says nothing about the credentials (a dead link looks the same).
   if (/TIMEOUT/i.test(errorName)) return 'timeout';
+  if (isTlsAuthError(errorName)) return 'auth';
   return 'network';
 }
 

@@ -112,6 +112,7 @@ export class JobsEngine {
       phase, resumes: 0, receivedAt: now, updatedAt: now, phaseSince: now,
     };
     this.#deps.journal.save(entry);
+    this.#deps.onSaved?.(entry);
     this.#deps.ctx.log.info({ event: 'job-received', jobId: entry.jobId, executionNumber: entry.executionNumber, operation: entry.document?.operation ?? null }, 'job received');
     return entry;
   }

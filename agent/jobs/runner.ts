@@ -24,6 +24,8 @@ export interface RunnerDeps {
   reporter: ReporterDeps;
   /** An update was answered with "this execution is over" (canceled, removed, timed out). */
   onGone?: (entry: JournalEntry) => void;
+  /** Called after every durable save of an entry (crash-injection point for tests). */
+  onSaved?: (entry: JournalEntry) => void;
 }
 
 /** Why a running action was interrupted. */
@@ -66,6 +68,7 @@ function advance(deps: RunnerDeps, entry: JournalEntry, event: StepEvent): Journ
   const now = deps.ctx.clock.now();
   const next: JournalEntry = { ...entry, phase, resumes: 0, updatedAt: now, phaseSince: now };
   deps.journal.save(next);
+  deps.onSaved?.(next);
   deps.ctx.log.info({ event: 'job-phase', jobId: entry.jobId, executionNumber: entry.executionNumber, from: entry.phase.kind, to: phase.kind }, 'job phase');
   return next;
 }

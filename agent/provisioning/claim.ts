@@ -25,6 +25,8 @@ export interface ClaimTarget {
   certPath: string;
   keyPath: string;
   timeoutMs: number;
+  /** The thing name the agent is configured with; RegisterThing must name the same thing. */
+  expectThingName?: string;
 }
 
 export type ClaimResult =
@@ -80,6 +82,10 @@ export async function provisionByClaim(claim: ClaimConfig, target: ClaimTarget):
       throw new CodedError('PROVISIONING_REJECTED', 'CreateKeysAndCertificate returned an incomplete response');
     }
     const registered = await identity.registerThing({ templateName: claim.templateName, certificateOwnershipToken: token, parameters: claim.parameters });
+    const expected = target.expectThingName;
+    if (expected !== undefined && registered.thingName !== expected) {
+      throw new CodedError('PROVISIONING_THING_MISMATCH', `template ${claim.templateName} registered thing ${registered.thingName ?? '(none)'}, but device.thingName is ${expected}; the agent would listen on the wrong topics`);
+    }
     await writeFileAtomic(target.keyPath, privateKey, 0o600);
     await writeFileAtomic(target.certPath, certificatePem, 0o600);
     return { kind: 'provisioned', thingName: registered.thingName ?? '', certificateId };
