@@ -3,6 +3,8 @@
 // loop (bench/fleet/device.ts), a few hundred per worker process. Measures (1) a connect storm,
 // (2) a job rolled out with maximumPerMinute, (3) a broker crash and restart mid-rollout, (4) no
 // execution stuck or duplicated, (5) memory per device and of the emulator. `--quick`: 200 devices.
+// Certificates are cached in $TMPDIR/twinslot-bench-fleet-certs-<N> (`--fresh-certs` remakes
+// them); everything else the run makes, processes and files, is gone when it ends or on Ctrl-C.
 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
@@ -114,10 +116,12 @@ async function main(): Promise<number> {
   // (2) + (3) The rollout, with the broker crashing once the last wave is being worked on.
   const document = JSON.stringify({ twinslot: 1, operation: 'install', version: '1.1.0', bundle: { url: host.ready.bundleUrl, sha256: host.ready.bundleSha256, size: host.ready.bundleSize } });
   const { createdAt } = await host.request<{ createdAt: number }>({ type: 'create-job', jobId: JOB_ID, document, maximumPerMinute: rate, targets: certs.things });
+  // The crash comes once a quarter of the last wave has started, so executions are in flight.
   const waves = Math.ceil(devices / rate);
-  const crashAt = createdAt + (waves > 1 ? (waves - 1) * 60_000 : 0) + 1500;
-  log(`job created, ${waves} wave(s) at ${rate}/min; broker crash in ${((crashAt - Date.now()) / 1000).toFixed(0)} s`);
-  await sleep(Math.max(0, crashAt - Date.now()));
+  const lastWave = devices - (waves - 1) * rate;
+  const trigger = devices - Math.ceil(lastWave * 0.75);
+  log(`job created, ${waves} wave(s) at ${rate}/min; the broker crashes once ${trigger} executions have started`);
+  await until('the last wave to start', () => tally.count((r) => r.starts.has(JOB_ID)) >= trigger, waves * 60_000 + 120_000);
   const crash = await host.request<{ killedAt: number; restartedAt: number }>({ type: 'broker-crash', downMs });
   brokerPid = (await host.request<{ broker?: number }>({ type: 'pids' })).broker;
   log('broker back; waiting for the rollout to finish');
@@ -140,18 +144,29 @@ async function main(): Promise<number> {
   const hostMem = memoryOf(host.child.pid);
   const brokerMem = memoryOf(brokerPid);
   const perMinute = tally.startsPerMinute(JOB_ID, createdAt);
+  // The service's own startedAt (whole seconds) bucketed the same way, as a cross-check.
+  const servicePerMinute: number[] = [];
+  for (const row of rows) {
+    if (row.startedAt === undefined) continue;
+    const minute = Math.max(0, Math.floor((Date.parse(row.startedAt) - Math.floor(createdAt / 1000) * 1000) / 60_000));
+    while (servicePerMinute.length <= minute) servicePerMinute.push(0);
+    servicePerMinute[minute] = (servicePerMinute[minute] ?? 0) + 1;
+  }
   const completed = statuses['SUCCEEDED'] ?? 0;
   const back = tally.reconnect(crash.killedAt, crash.restartedAt);
+  const inFlight = tally.count((r) => (r.starts.get(JOB_ID)?.[0] ?? Infinity) < crash.killedAt && (r.done.get(JOB_ID) ?? Infinity) > crash.killedAt);
+  const notStarted = tally.count((r) => (r.starts.get(JOB_ID)?.[0] ?? Infinity) > crash.killedAt);
   const result: FleetResult = {
     devices, workers: workers.length, client: 'MQTT.js clients (one per device; the agent itself uses aws-crt)', machine: machine(),
     certs: { cached: certs.cached, issueSeconds: certs.issueMs / 1000, dir: certs.dir },
     storm,
     rollout: {
-      maximumPerMinute: rate, startsPerMinute: perMinute, maxStartsInAMinute: Math.max(0, ...perMinute), held: perMinute.every((n) => n <= rate),
+      maximumPerMinute: rate, startsPerMinute: perMinute, serviceStartsPerMinute: servicePerMinute, maxStartsInAMinute: Math.max(0, ...perMinute),
+      held: [...perMinute, ...servicePerMinute].every((n) => n <= rate),
       completed, durationSeconds: (doneAt - createdAt) / 1000, requestRetries: stats.reduce((n, s) => n + s.requestRetries, 0),
       deviceErrors: tally.count((r) => r.errors.length > 0),
     },
-    restart: { mode: 'kill -9 + restart', atSecondsAfterCreate: (crash.killedAt - createdAt) / 1000, downMs, reconnected: back.devices, allBackMs: back.allBackMs, p50BackMs: back.p50Ms },
+    restart: { mode: 'kill -9 + restart', atSecondsAfterCreate: (crash.killedAt - createdAt) / 1000, downMs, inFlightAtCrash: inFlight, notStartedAtCrash: notStarted, reconnected: back.devices, allBackMs: back.allBackMs, p50BackMs: back.p50Ms },
     checks: { stuck, duplicated, statuses },
     memory: {
       workerRssMiB: finalRss / MiB, perDeviceKiB: finalRss / devices / 1024, perDeviceMarginalKiB: (finalRss - idleRss) / devices / 1024,

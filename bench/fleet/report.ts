@@ -11,8 +11,8 @@ export interface FleetResult {
   machine: string;
   certs: { cached: boolean; issueSeconds: number; dir: string };
   storm: { connected: number; allConnectedMs: number; connectsPerSecond: number; p50Ms: number; p95Ms: number; failedAttempts: number; devicesThatRetried: number };
-  rollout: { maximumPerMinute: number; startsPerMinute: number[]; maxStartsInAMinute: number; held: boolean; completed: number; durationSeconds: number; requestRetries: number; deviceErrors: number };
-  restart: { mode: string; atSecondsAfterCreate: number; downMs: number; reconnected: number; allBackMs: number; p50BackMs: number };
+  rollout: { maximumPerMinute: number; startsPerMinute: number[]; serviceStartsPerMinute: number[]; maxStartsInAMinute: number; held: boolean; completed: number; durationSeconds: number; requestRetries: number; deviceErrors: number };
+  restart: { mode: string; atSecondsAfterCreate: number; downMs: number; inFlightAtCrash: number; notStartedAtCrash: number; reconnected: number; allBackMs: number; p50BackMs: number };
   checks: { stuck: number; duplicated: number; statuses: Record<string, number> };
   memory: { workerRssMiB: number; perDeviceKiB: number; perDeviceMarginalKiB: number; emulatorRssMiB: number; emulatorPeakMiB: number; brokerRssMiB: number; brokerPeakMiB: number };
   pass: boolean;
@@ -43,9 +43,10 @@ export function renderResult(r: FleetResult): string {
     ['storm: connects per second', f0(r.storm.connectsPerSecond), '', ''],
     ['storm: time to all connected', `${f0(r.storm.allConnectedMs)} ms`, `p50 ${f0(r.storm.p50Ms)} ms, p95 ${f0(r.storm.p95Ms)} ms`, ''],
     ['storm: failed attempts', String(r.storm.failedAttempts), `${r.storm.devicesThatRetried} devices retried`, ''],
-    ['rollout: starts per minute', r.rollout.startsPerMinute.join(' / '), `maximumPerMinute ${r.rollout.maximumPerMinute}`, yes(r.rollout.held)],
+    ['rollout: starts per minute', r.rollout.startsPerMinute.join(' / '),
+      `maximumPerMinute ${r.rollout.maximumPerMinute}; service's startedAt: ${r.rollout.serviceStartsPerMinute.join(' / ')}`, yes(r.rollout.held)],
     ['rollout: jobs completed', `${r.rollout.completed}/${r.devices}`, `in ${f1(r.rollout.durationSeconds)} s after create-job`, yes(r.rollout.completed === r.devices)],
-    ['broker restart', `${r.restart.mode}, down ${r.restart.downMs} ms`, `at ${f1(r.restart.atSecondsAfterCreate)} s after create-job`, ''],
+    ['broker restart', `${r.restart.mode}, down ${r.restart.downMs} ms`, `at ${f1(r.restart.atSecondsAfterCreate)} s after create-job; ${r.restart.inFlightAtCrash} executions in flight, ${r.restart.notStartedAtCrash} not started`, ''],
     ['restart: devices back', `${r.restart.reconnected}/${r.devices}`, `all in ${f0(r.restart.allBackMs)} ms, p50 ${f0(r.restart.p50BackMs)} ms (full jitter)`, yes(r.restart.reconnected === r.devices)],
     ['request re-sends / device errors', `${r.rollout.requestRetries} / ${r.rollout.deviceErrors}`, '', ''],
     ['stuck executions', String(r.checks.stuck), Object.entries(r.checks.statuses).map(([k, v]) => `${k} ${v}`).join(', '), yes(r.checks.stuck === 0)],
