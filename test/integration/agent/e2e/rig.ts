@@ -30,7 +30,8 @@ export interface Rig {
   dir: string;
   /** A signed bundle of a fixture app at `version`, uploaded as s3://releases/<name>. */
   bundle(version: string, opts?: BundleOptions): Promise<BundleInfo>;
-  startAgent(): Promise<AgentProcess>;
+  /** Starts `twinslot agent`; `crashAt` injects a SIGKILL when a job first enters that phase. */
+  startAgent(crashAt?: string): Promise<AgentProcess>;
   createJob(jobId: string, document: object, extra?: Record<string, unknown>): void;
   /** Waits until the execution of `jobId` is terminal; returns it. */
   finalOf(jobId: string): Promise<Record<string, unknown>>;
@@ -108,7 +109,7 @@ export async function startRig(t: Pick<TestContext, 'after'>, over: { agent?: Re
       }, createPrivateKey(keys.privatePem), file, { gzip: false });
       return upload(file, version, opts.name ?? `fixture-${version}-${made}.tar`);
     },
-    startAgent: () => startAgent(device, agents),
+    startAgent: (crashAt) => startAgent(device, agents, crashAt),
     createJob(jobId, document, extra = {}) {
       emulator.createJob({ jobId, targets: [`arn:aws:iot:us-east-1:123456789012:thing/${THING}`], document: JSON.stringify(document), ...extra });
     },
@@ -134,8 +135,9 @@ export function installDoc(b: BundleInfo, extra: Record<string, unknown> = {}): 
   return { twinslot: 1, operation: 'install', version: b.version, bundle: { url: b.url, sha256: b.sha256, size: b.size }, ...extra };
 }
 
-async function startAgent(device: Device, all: AgentProcess[]): Promise<AgentProcess> {
-  const child = spawn(process.execPath, [BIN, 'agent', '--root', device.root, '--config', device.configPath, '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
+async function startAgent(device: Device, all: AgentProcess[], crashAt?: string): Promise<AgentProcess> {
+  const env = { ...process.env, ...(crashAt ? { TWINSLOT_CRASH_AT_PHASE: crashAt } : {}) };
+  const child = spawn(process.execPath, [BIN, 'agent', '--root', device.root, '--config', device.configPath, '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'], env });
   const logs: Array<Record<string, unknown>> = [];
   const wakers = new Set<() => void>();
   let buffer = '';

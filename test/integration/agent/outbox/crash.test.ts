@@ -53,7 +53,11 @@ test('outbox survives kill -9 during enqueue and drain: every acknowledged messa
   }, 180_000);
   const firsts: number[] = [];
   const seen = new Set<number>();
-  for (const n of ns) if (!seen.has(n)) (seen.add(n), firsts.push(n));
+  for (const n of ns) {
+    if (seen.has(n)) continue;
+    seen.add(n);
+    firsts.push(n);
+  }
   assert.deepEqual(firsts, Array.from({ length: TOTAL }, (_, i) => i), 'first arrivals in enqueue order, none missing');
   t.diagnostic(`delivered ${ns.length} messages for ${TOTAL} enqueued (${ns.length - TOTAL} duplicates)`);
 });
