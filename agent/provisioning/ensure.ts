@@ -9,13 +9,13 @@ import { CodedError, messageOf } from '../../common/errors.ts';
 import type { Logger } from '../../common/log.ts';
 import type { AgentConfig } from '../config.ts';
 import { provisionByClaim, type ClaimResult, type ClaimTarget } from './claim.ts';
-import { parseProvisioningConfig } from './config.ts';
+import { parseProvisioningConfig, type ClaimConfig } from './config.ts';
 
 export interface EnsureDeps {
   log: Logger;
   clock: Clock;
   /** Replaced in tests; the real one talks to AWS IoT fleet provisioning. */
-  provision?: typeof provisionByClaim;
+  provision?: (claim: ClaimConfig, target: ClaimTarget) => Promise<ClaimResult>;
 }
 
 const CLAIM_TIMEOUT_MS = 60_000;
@@ -31,7 +31,7 @@ export async function ensureProvisioned(raw: unknown, config: AgentConfig, deps:
     endpoint, clientId: c.clientId, certPath: c.certPath, keyPath: c.keyPath, timeoutMs: Math.max(CLAIM_TIMEOUT_MS, c.connackTimeoutMs),
     expectThingName: c.thingName, ...(c.caPath === undefined ? {} : { caPath: c.caPath }),
   };
-  const provision = deps.provision ?? provisionByClaim;
+  const provision = deps.provision ?? ((cc: ClaimConfig, ct: ClaimTarget): Promise<ClaimResult> => provisionByClaim(cc, ct));
   for (let attempt = 0; ; attempt++) {
     try {
       const result = await provision(claim, target);
@@ -40,7 +40,7 @@ export async function ensureProvisioned(raw: unknown, config: AgentConfig, deps:
       }
       return result;
     } catch (err) {
-      const code = err instanceof CodedError ? err.code : 'PROVISIONING_FAILED';
+      const code = err instanceof CodedError ? String(err.code) : 'PROVISIONING_FAILED';
       if (code === 'PROVISIONING_THING_MISMATCH') throw err;
       const policy = code === 'PROVISIONING_REJECTED' ? c.authBackoff : c.backoff;
       const delay = fullJitter(policy, attempt);

@@ -12,6 +12,7 @@ import { startEmulator, type EmulatorInfo } from '../../emulator/emulator.ts';
 import { alive, readInfo, startDetached, stopDetached } from '../../emulator/cli/daemon.ts';
 import { createPki } from '../../emulator/broker/pki.ts';
 import { createThing } from '../../emulator/things.ts';
+import { createClaim, DEFAULT_TEMPLATES } from '../../emulator/provisioning/service.ts';
 import { uploadObject } from '../../emulator/files/store.ts';
 import { callControl } from '../../emulator/control-api.ts';
 
@@ -22,6 +23,7 @@ const HELP = `Usage: twinslot emulator <command> [options]
   stop [--dir DIR]                              stop the emulator of DIR
   status [--dir DIR]                            endpoint, port, CA path; exit 3 when not running
   thing create NAME [--dir DIR]                 certificate and key of a thing, and its agent config
+  claim create [--dir DIR]                      the fleet claim certificate and its provisioning config
   upload FILE --as s3://bucket/key [--dir DIR]  the file presigned URLs for that S3 object serve
 
 Options: --json (machine-readable output), --help.
@@ -83,7 +85,7 @@ async function thingCreate(dir: string, name: string | undefined, port: number |
 
 /** The `emulator` command. */
 const command: Command = {
-  summary: 'local AWS IoT Jobs on Mosquitto: start, stop, status, thing create, upload',
+  summary: 'local AWS IoT Jobs on Mosquitto: start, stop, status, thing create, claim create, upload',
   async run(argv, io) {
     const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
     const [sub, ...rest] = positionals;
@@ -105,6 +107,12 @@ const command: Command = {
       case 'thing':
         if (rest[0] !== 'create') throw new CodedError('USAGE', 'usage: twinslot emulator thing create NAME');
         return thingCreate(dir, rest[1], port, io);
+      case 'claim': {
+        if (rest[0] !== 'create') throw new CodedError('USAGE', 'usage: twinslot emulator claim create');
+        const claim = await createClaim(dir, await createPki(join(dir, 'pki')), Object.keys(DEFAULT_TEMPLATES));
+        io.stdout.write(`${JSON.stringify(claim, null, 2)}\n`);
+        return 0;
+      }
       case 'upload': {
         if (!rest[0] || !values.as) throw new CodedError('USAGE', 'usage: twinslot emulator upload FILE --as s3://bucket/key');
         const done = await uploadObject(dir, resolve(io.cwd, rest[0]), values.as);

@@ -35,6 +35,8 @@ export interface FleetOptions {
   /** Grants certificate CN `cn` the topics of `thingName` (ACL line + broker reload). */
   grant(cn: string, thingName: string): Promise<void>;
   now?: () => number;
+  /** Runs one certificate issue at a time with the emulator's others (`openssl ca` keeps files). */
+  exclusive?: <T>(issue: () => Promise<T>) => Promise<T>;
 }
 
 interface Pending { cn: string; expires: number }
@@ -82,7 +84,7 @@ export class FleetProvisioning {
 
   async #createKeys(topic: string): Promise<Reply[]> {
     const certificateId = randomBytes(32).toString('hex');
-    const creds = await issueClientCert(this.#opts.pki, `cert-${certificateId.slice(0, 32)}`, this.#opts.dir);
+    const creds = await this.#exclusive(() => issueClientCert(this.#opts.pki, `cert-${certificateId.slice(0, 32)}`, this.#opts.dir));
     return this.#issue(topic, certificateId, { privateKey: await readFile(creds.key, 'utf8') }, creds.cert);
   }
 
@@ -97,8 +99,8 @@ export class FleetProvisioning {
     await writeFile(`${base}.csr`, csr);
     try {
       // The CN is the emulator's, whatever the CSR asks for (AWS ignores the subject too).
-      await run('openssl', ['ca', '-batch', '-config', join(this.#opts.pki.dir, 'ca.cnf'), '-extensions', 'client_ext',
-        '-notext', '-subj', `/CN=cert-${certificateId.slice(0, 32)}`, '-in', `${base}.csr`, '-out', `${base}.crt`], { cwd: this.#opts.pki.dir });
+      await this.#exclusive(() => run('openssl', ['ca', '-batch', '-config', join(this.#opts.pki.dir, 'ca.cnf'), '-extensions', 'client_ext',
+        '-notext', '-subj', `/CN=cert-${certificateId.slice(0, 32)}`, '-in', `${base}.csr`, '-out', `${base}.crt`], { cwd: this.#opts.pki.dir }));
     } catch {
       return rejected(topic, 400, 'InvalidRequest', 'the CSR could not be signed');
     }
@@ -120,6 +122,10 @@ export class FleetProvisioning {
     this.#pending.delete(token as string);
     await this.#opts.grant(pending.cn, thingName);
     return [{ topic: `${topic}/accepted`, payload: { thingName, deviceConfiguration: {} } }];
+  }
+
+  #exclusive<T>(issue: () => Promise<T>): Promise<T> {
+    return this.#opts.exclusive ? this.#opts.exclusive(issue) : issue();
   }
 
   #now(): number {

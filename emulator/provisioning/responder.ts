@@ -1,9 +1,11 @@
 // The MQTT side of fleet provisioning: one privileged client on the provisioning topics that
 // hands each request to FleetProvisioning and publishes its accepted/rejected replies.
+// MQTT.js rather than the CRT client, as the Jobs responder: the CRT client keeps a Node process
+// alive after close() (aws-crt-nodejs issue #600), and the emulator daemon must exit on SIGTERM.
 
-import { once } from 'node:events';
-import { io, mqtt5 } from 'aws-iot-device-sdk-v2';
-import { CodedError } from '../../common/errors.ts';
+import { readFile } from 'node:fs/promises';
+import mqtt from 'mqtt';
+import { CodedError, messageOf } from '../../common/errors.ts';
 import type { Logger } from '../../common/log.ts';
 import { CREATE_FROM_CSR_TOPIC, CREATE_TOPIC, PROVISION_FILTER, type FleetProvisioning } from './fleet.ts';
 
@@ -28,52 +30,39 @@ export function claimAclLines(cn: string): string[] {
 
 /** Connects and subscribes; resolves when requests can be answered. */
 export async function startProvisioningResponder(opts: ProvisioningResponderOptions): Promise<ProvisioningResponder> {
-  const tls = io.TlsContextOptions.create_client_with_mtls_from_path(opts.certPath, opts.keyPath);
-  tls.override_default_trust_store_from_path(undefined, opts.caPath);
-  const client = new mqtt5.Mqtt5Client({
-    hostName: opts.host,
-    port: opts.port,
-    tlsCtx: new io.ClientTlsContext(tls),
-    minReconnectDelayMs: 200,
-    maxReconnectDelayMs: 5000,
-    connectProperties: { clientId: PROVISIONING_CN, keepAliveIntervalSeconds: 30 },
+  const [ca, cert, key] = await Promise.all([readFile(opts.caPath), readFile(opts.certPath), readFile(opts.keyPath)]);
+  const client = mqtt.connect(`mqtts://${opts.host}:${opts.port}`, {
+    ca, cert, key, rejectUnauthorized: true, protocolVersion: 5, clientId: PROVISIONING_CN,
+    // A persistent session keeps requests devices sent while the responder reconnected.
+    clean: false, properties: { sessionExpiryInterval: 3600 }, reconnectPeriod: 500, connectTimeout: 20_000, keepalive: 30,
   });
   const filters = [CREATE_TOPIC, CREATE_FROM_CSR_TOPIC, PROVISION_FILTER];
-  const subscribe = async (): Promise<void> => {
-    await client.subscribe({ subscriptions: filters.map((topicFilter) => ({ topicFilter, qos: mqtt5.QoS.AtLeastOnce, noLocal: true })) });
-  };
+  const subscribe = (): Promise<unknown> => client.subscribeAsync(filters, { qos: 1, nl: true });
+  // Replies of one request go out in order; requests are answered as they come.
   const answer = async (topic: string, payload: Uint8Array): Promise<void> => {
     for (const reply of await opts.fleet.handle(topic, payload)) {
-      await client.publish({ topicName: reply.topic, qos: mqtt5.QoS.AtLeastOnce, payload: JSON.stringify(reply.payload) });
+      await client.publishAsync(reply.topic, JSON.stringify(reply.payload), { qos: 1 });
       opts.log.info({ event: 'provisioning-reply', topic: reply.topic }, 'fleet provisioning reply');
     }
   };
-  client.on('messageReceived', (e) => {
-    const payload = e.message.payload === undefined ? new Uint8Array(0) : new Uint8Array(e.message.payload as ArrayBuffer);
-    if (!opts.fleet.handles(e.message.topicName)) return;
-    answer(e.message.topicName, payload).catch((err: unknown) => opts.log.error({ event: 'provisioning-failed', err: String(err) }, 'fleet provisioning request failed'));
+  client.on('message', (topic, payload) => {
+    if (!opts.fleet.handles(topic)) return;
+    answer(topic, payload).catch((err: unknown) => opts.log.error({ event: 'provisioning-failed', err: messageOf(err) }, 'fleet provisioning request failed'));
   });
-  client.on('connectionSuccess', () => {
-    subscribe().catch((err: unknown) => opts.log.error({ event: 'subscribe-failed', err: String(err) }, 'provisioning subscribe failed'));
+  client.on('error', (err) => opts.log.warn({ event: 'provisioning-responder-error', err: messageOf(err) }, 'provisioning responder MQTT error'));
+  client.on('connect', (ack) => {
+    if (ack.sessionPresent) return;
+    subscribe().catch((err: unknown) => opts.log.error({ event: 'subscribe-failed', err: messageOf(err) }, 'provisioning subscribe failed'));
   });
-  client.on('error', () => undefined);
-  const connected = once(client, 'connectionSuccess');
-  client.start();
-  const timeout = AbortSignal.timeout(20_000);
   try {
-    await Promise.race([connected, once(timeout, 'abort').then(() => { throw new CodedError('EMULATOR_RESPONDER_TIMEOUT', 'the provisioning responder could not connect'); })]);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new CodedError('EMULATOR_RESPONDER_TIMEOUT', 'the provisioning responder could not connect')), 20_000);
+      client.once('connect', () => { clearTimeout(timer); resolve(); });
+    });
     await subscribe();
   } catch (err) {
-    client.close();
+    await client.endAsync(true);
     throw err;
   }
-  return {
-    async stop() {
-      const stopped = once(client, 'stopped');
-      client.stop();
-      await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, 5000))]);
-      client.removeAllListeners();
-      client.close();
-    },
-  };
+  return { stop: () => client.endAsync() };
 }

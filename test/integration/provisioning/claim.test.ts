@@ -22,6 +22,13 @@ import { exitAfterCrtTests } from '../emulator/helpers.ts';
 
 const run = promisify(execFile);
 exitAfterCrtTests();
+// A failure must end the test, not leave it waiting on a CRT event that never comes.
+const LIMIT = { timeout: 120_000 };
+
+function within<T>(what: string, p: Promise<T>, ms = 60_000): Promise<T> {
+  const timer = AbortSignal.timeout(ms);
+  return Promise.race([p, once(timer, 'abort').then(() => { throw new Error(`no ${what} within ${ms} ms`); })]);
+}
 
 async function setup(t: Parameters<typeof startTestBroker>[0]): Promise<{ tb: TestBroker; fleet: FleetProvisioning; root: string }> {
   const tb = await startTestBroker(t, { privileged: [PROVISIONING_CN], aclExtra: claimAclLines('claim-fleet') });
@@ -59,7 +66,7 @@ async function roundTrip(tb: TestBroker, cert: string, key: string, thing: strin
   client.on('error', () => undefined);
   const connected = once(client, 'connectionSuccess');
   client.start();
-  await connected;
+  await within('connection with the permanent certificate', connected);
   try {
     const topic = `$aws/things/${thing}/hello`;
     // The ACL reload after RegisterThing is asynchronous (SIGHUP): retry until the grant is live.
@@ -71,17 +78,17 @@ async function roundTrip(tb: TestBroker, cert: string, key: string, thing: strin
     }
     const received = once(client, 'messageReceived');
     await client.publish({ topicName: topic, qos: mqtt5.QoS.AtLeastOnce, payload: 'with the permanent certificate' });
-    const [event] = (await received) as [mqtt5.MessageReceivedEvent];
+    const [event] = (await within('message', received)) as [mqtt5.MessageReceivedEvent];
     return Buffer.from(event.message.payload as ArrayBuffer).toString('utf8');
   } finally {
     const stopped = once(client, 'stopped');
     client.stop();
-    await stopped;
+    await within('stop', stopped).catch(() => undefined);
     client.close();
   }
 }
 
-test('claim → permanent certificate stored 0600 → it connects as the thing; the claim is not used again', async (t) => {
+test('claim → permanent certificate stored 0600 → it connects as the thing; the claim is not used again', LIMIT, async (t) => {
   const { tb, root } = await setup(t);
   const claimCreds = await tb.thing('claim-fleet');
   const claim = parseProvisioningConfig({ provisioning: {
@@ -101,7 +108,7 @@ test('claim → permanent certificate stored 0600 → it connects as the thing; 
   assert.deepEqual(await provisionByClaim(gone, target(tb, root)), { kind: 'already-provisioned' });
 });
 
-test('an unknown template is rejected and no credentials are written', async (t) => {
+test('an unknown template is rejected and no credentials are written', LIMIT, async (t) => {
   const { tb, root } = await setup(t);
   const claimCreds = await tb.thing('claim-fleet');
   const claim = { mode: 'claim' as const, claimCertPath: claimCreds.cert, claimKeyPath: claimCreds.key, templateName: 'NoSuchTemplate', parameters: { ThingName: 'gw-8' } };
@@ -110,7 +117,7 @@ test('an unknown template is rejected and no credentials are written', async (t)
   assert.equal(existsSync(join(root, 'device.crt')), false);
 });
 
-test('CreateCertificateFromCsr signs a locally generated key with the emulator CA', async (t) => {
+test('CreateCertificateFromCsr signs a locally generated key with the emulator CA', LIMIT, async (t) => {
   const { tb, fleet, root } = await setup(t);
   await run('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
     '-keyout', join(root, 'local.key'), '-out', join(root, 'local.csr'), '-subj', '/CN=anything']);
