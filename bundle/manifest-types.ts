@@ -48,5 +48,11 @@ export interface Manifest {
   health?: HealthSpec;
   /** ISO 8601 time the bundle was made. */
   createdAt: string;
+  /**
+   * Which key signed the manifest: `sha256:` + hex SHA-256 of the public key's DER
+   * SubjectPublicKeyInfo. A hint that lets a refusal say "untrusted key" rather than "bad
+   * signature"; the signature alone decides whether the bundle is accepted.
+   */
+  keyId?: string;
   files: ManifestFile[];
 }

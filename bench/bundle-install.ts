@@ -1,0 +1,150 @@
+// `node bench/bundle-install.ts [--size 256M|1G ...] [--files N] [--reps N] [--json] [--quick]`: twinslot's
+// verify+install of a signed bundle against `sha256sum bundle && tar -xf bundle -C dir`, in the
+// same run on the same files, for a 256 MiB and then a 1 GiB bundle of ~1,000 files.
+// twinslot runs in a child process (this file with --child) that reports its own peak RSS.
+// Each side runs 3 times (--reps), alternating, on a warm page cache; the median counts. twinslot also
+// fsyncs every file and directory, which the baseline does not.
+// Targets: time ratio ≤ 1.3; peak RSS ≤ 100 MiB, growing < 10% from 256 MiB to 1 GiB.
+
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { renderTable } from '../common/table.ts';
+
+const MiB = 1024 * 1024;
+const TARGETS = { ratio: 1.3, peakRssMiB: 100, rssGrowth: 0.1 };
+
+interface ChildReport {
+  seconds: number;
+  maxRssBytes: number;
+  bytes: number;
+}
+
+interface Run {
+  size: string;
+  bundleBytes: number;
+  files: number;
+  baselineSeconds: number;
+  twinslotSeconds: number;
+  twinslotWallSeconds: number;
+  ratio: number;
+  peakRssMiB: number;
+}
+
+function parseSize(text: string): number {
+  const match = /^(\d+)([MG])$/i.exec(text);
+  if (!match) throw new Error(`--size wants e.g. 256M or 1G, not ${text}`);
+  return Number(match[1]) * (match[2]?.toUpperCase() === 'G' ? 1024 : 1) * MiB;
+}
+
+// The child: one install, timed inside the process, peak RSS from the kernel's accounting.
+async function child(bundle: string, trustPath: string, slot: string): Promise<void> {
+  const { installBundle } = await import('../bundle/install.ts');
+  const { loadTrust } = await import('../bundle/trust.ts');
+  const trust = await loadTrust(trustPath);
+  const started = performance.now();
+  const result = await installBundle(createReadStream(bundle), { targetDir: slot, trust });
+  const seconds = (performance.now() - started) / 1000;
+  process.stdout.write(`${JSON.stringify({ seconds, bytes: result.bytes, maxRssBytes: process.resourceUsage().maxRSS * 1024 })}\n`);
+}
+
+/** ~`files` files of random bytes totalling `total`, sizes spread from 1/8 to 15/8 of the mean, in a few directories. */
+async function makeTree(root: string, total: number, files: number): Promise<void> {
+  const mean = total / files;
+  let left = total;
+  for (let i = 0; i < files; i += 1) {
+    const size = i === files - 1 ? left : Math.min(left, Math.round(mean * (0.125 + 1.75 * ((i * 7919) % files) / files)));
+    left -= size;
+    const dir = join(root, `d${i % 16}`);
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, `f${i}.bin`), size > 0 ? randomBytes(size) : '');
+  }
+}
+
+function timed(command: string, args: string[]): { seconds: number; stdout: string } {
+  const started = performance.now();
+  const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 16 * MiB });
+  const seconds = (performance.now() - started) / 1000;
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${result.stderr}`);
+  return { seconds, stdout: result.stdout };
+}
+
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
+
+async function measure(work: string, label: string, total: number, files: number, reps: number): Promise<Run> {
+  const { createBundle, generateKeyPair, parsePrivateKey } = await import('../bundle/index.ts');
+  const dir = join(work, label);
+  await makeTree(join(dir, 'app'), total, files);
+  const pair = generateKeyPair('ecdsa-p256');
+  await writeFile(join(dir, 'trust.pem'), pair.publicPem);
+  const bundle = join(dir, 'bundle.tar');
+  const spec = { name: 'bench', version: '1.0.0', compatible: [], entrypoint: { command: ['d0/f0.bin'] }, createdAt: new Date().toISOString() };
+  const made = await createBundle(join(dir, 'app'), spec, parsePrivateKey(pair.privatePem, 'bench').key, bundle, { gzip: false });
+  await rm(join(dir, 'app'), { recursive: true });
+  timed('sh', ['-c', 'cat "$1" >/dev/null', 'sh', bundle]); // warm the page cache for both sides alike
+  const baseline: number[] = [];
+  const twinslot: ChildReport[] = [];
+  const wall: number[] = [];
+  for (let rep = 0; rep < reps; rep += 1) {
+    const out = join(dir, 'out');
+    await mkdir(out);
+    baseline.push(timed('sh', ['-c', 'sha256sum "$1" >/dev/null && tar -xf "$1" -C "$2"', 'sh', bundle, out]).seconds);
+    await rm(out, { recursive: true });
+    const slot = join(dir, 'slot');
+    await mkdir(slot);
+    const run = timed(process.execPath, [import.meta.filename, '--child', bundle, join(dir, 'trust.pem'), slot]);
+    twinslot.push(JSON.parse(run.stdout) as ChildReport);
+    wall.push(run.seconds);
+    await rm(slot, { recursive: true });
+  }
+  await rm(dir, { recursive: true });
+  const twinslotSeconds = median(twinslot.map((r) => r.seconds));
+  const baselineSeconds = median(baseline);
+  return {
+    size: label,
+    bundleBytes: made.bytes,
+    files: made.manifest.files.filter((f) => f.type === 'file').length,
+    baselineSeconds,
+    twinslotSeconds,
+    twinslotWallSeconds: median(wall),
+    ratio: twinslotSeconds / baselineSeconds,
+    peakRssMiB: Math.max(...twinslot.map((r) => r.maxRssBytes)) / MiB,
+  };
+}
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { size: { type: 'string', multiple: true }, files: { type: 'string', default: '1000' }, reps: { type: 'string', default: '3' }, json: { type: 'boolean', default: false }, quick: { type: 'boolean', default: false }, child: { type: 'boolean', default: false } },
+  });
+  if (values.child) {
+    const [bundle, trust, slot] = positionals;
+    if (!bundle || !trust || !slot) throw new Error('--child <bundle> <trust> <slot>');
+    await child(bundle, trust, slot);
+    return 0;
+  }
+  const sizes = values.size ?? (values.quick ? ['256M'] : ['256M', '1G']);
+  const work = await mkdtemp(join(tmpdir(), 'twinslot-bench-'));
+  const runs: Run[] = [];
+  try {
+    for (const size of sizes) runs.push(await measure(work, size, parseSize(size), Number(values.files), Number(values.reps)));
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+  const first = runs[0];
+  const last = runs.at(-1);
+  const rssGrowth = first && last && runs.length > 1 ? last.peakRssMiB / first.peakRssMiB - 1 : undefined;
+  const pass = runs.every((r) => r.ratio <= TARGETS.ratio && r.peakRssMiB <= TARGETS.peakRssMiB) && (rssGrowth === undefined || rssGrowth < TARGETS.rssGrowth);
+  const rows = runs.map((r) => [r.size, String(r.files), r.baselineSeconds.toFixed(2), r.twinslotSeconds.toFixed(2), r.twinslotWallSeconds.toFixed(2), r.ratio.toFixed(2), r.peakRssMiB.toFixed(1)]);
+  process.stdout.write(`bundle-install: twinslot installBundle (verify + extract + fsync) vs sha256sum && tar -xf, median of ${values.reps}\n\n`);
+  process.stdout.write(renderTable(['bundle', 'files', 'baseline s', 'twinslot s', 'twinslot+start s', 'ratio', 'peak RSS MiB'], rows, ['left', 'right', 'right', 'right', 'right', 'right', 'right']));
+  process.stdout.write(`\nRSS growth ${sizes.join(' → ')}: ${rssGrowth === undefined ? 'n/a' : `${(rssGrowth * 100).toFixed(1)}%`}; targets: ratio ≤ ${TARGETS.ratio}, peak RSS ≤ ${TARGETS.peakRssMiB} MiB, growth < ${TARGETS.rssGrowth * 100}%: ${pass ? 'met' : 'NOT met'}\n`);
+  if (values.json) process.stdout.write(`${JSON.stringify({ bench: 'bundle-install', runs, rssGrowth: rssGrowth ?? null, targets: TARGETS, pass })}\n`);
+  return 0;
+}
+
+process.exitCode = await main();
