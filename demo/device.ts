@@ -49,7 +49,10 @@ export async function makeDevice(root: string, agentConnection: Record<string, u
       rebootCommand: ['false'],
       stopTimeoutMs: 3000,
       backoff: { initialMs: 200, factor: 1.5, maxMs: 2000, stableMs: 10_000 },
+      // The demo's temp root is private to whoever runs it: run as root, the sample app is root too.
+      allowRootApps: true,
     },
+    ...(process.getuid?.() === 0 ? { app: { user: 'root' } } : {}),
     health: { startTimeoutSeconds: 10, probationSeconds: PROBATION_SECONDS },
     agent: {
       connection: { ...agentConnection, backoff: { baseMs: 200, maxMs: 2000 }, healthCheckMs: 1000, keepAliveSeconds: 10, stableAfterMs: 1000 },

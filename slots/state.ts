@@ -3,6 +3,8 @@
 
 import { CodedError } from '../common/errors.ts';
 import { SLOT_NAMES, type SlotName } from './paths.ts';
+import type { HealthSpec } from '../bundle/manifest-types.ts';
+import { parseHealthSpec } from '../supervisor/health/parse.ts';
 
 export const STATE_SCHEMA = 1;
 
@@ -33,6 +35,8 @@ export interface Trial {
   phase: TrialPhase;
   /** Startups that found this trial persisted (loop guard). */
   resumes: number;
+  /** Health settings the activation asked for (over the device's and the manifest's); kept for every attempt. */
+  health?: HealthSpec;
   /** Why the trial is being rolled back (phase `rolling-back`). */
   failure?: { code: string; reason: string };
 }
@@ -102,6 +106,7 @@ function parseTrial(v: unknown): Trial | null {
     slot: v.slot, version: v.version, jobId: v.jobId, kind: v.kind, attemptsLeft: v.attemptsLeft,
     bootId: v.bootId, startedAt: v.startedAt, phase: v.phase as TrialPhase, resumes: v.resumes,
   };
+  if (v.health !== undefined) trial.health = parseHealthSpec(v.health, 'state.json: trial.health', 'STATE_INVALID');
   if (v.failure !== undefined) {
     if (!isObj(v.failure) || !isStr(v.failure.code) || !isStr(v.failure.reason)) bad('trial.failure');
     trial.failure = { code: v.failure.code, reason: v.failure.reason };

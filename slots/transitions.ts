@@ -8,6 +8,7 @@
 
 import { CodedError } from '../common/errors.ts';
 import type { SlotName } from './paths.ts';
+import type { HealthSpec } from '../bundle/manifest-types.ts';
 import { inactiveSlot, type SystemState, type Trial } from './state.ts';
 
 function refuse(code: string, message: string, details: Record<string, unknown> = {}): never {
@@ -42,6 +43,8 @@ export interface BeginTrial {
   bootId: string;
   now: number;
   reboot: boolean;
+  /** The activation's health settings, persisted with the trial. */
+  health?: HealthSpec;
 }
 
 /** Begins a trial of a `ready` slot; the first attempt is counted here, before anything starts. */
@@ -55,6 +58,7 @@ export function beginTrial(state: SystemState, b: BeginTrial): SystemState {
     slot: b.slot, version: target.version, jobId: b.jobId, kind: b.kind, attemptsLeft: b.attempts - 1,
     bootId: b.bootId, startedAt: b.now, phase: b.reboot ? 'reboot-pending' : 'running', resumes: 0,
   };
+  if (b.health !== undefined) trial.health = b.health;
   return { ...state, trial };
 }
 

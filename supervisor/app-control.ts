@@ -11,6 +11,8 @@ import type { AppReport } from './ipc/protocol.ts';
 import { mergeHealthSpec, type EffectiveHealthSpec } from './health/spec.ts';
 import { readSlotManifest } from './slot-ops.ts';
 import { recordApp } from './orphan.ts';
+import { chooseAppUser, type AppUserPolicy } from './app-user.ts';
+import { parseHealthSpec } from './health/parse.ts';
 
 export interface RunningApp {
   slot: SlotName;
@@ -29,6 +31,9 @@ export interface AppControlDeps {
   /** Passed to the app as NOTIFY_SOCKET when set. */
   notifySocket: string | null;
   deviceHealth: () => HealthSpec;
+  /** Read at every start, so a reloaded config applies to the next one. */
+  userPolicy: () => AppUserPolicy;
+  isRoot: boolean;
 }
 
 /** The app of the slot that should run, and its health monitor. */
@@ -42,14 +47,23 @@ export class AppControl {
     this.#offRunner = deps.runner.on((e) => this.#onRunner(e));
   }
 
-  /** Starts the app in `slot` (stopping what ran); throws SLOT_MANIFEST_* when it cannot. */
-  async start(slot: SlotName): Promise<RunningApp> {
+  /**
+   * Starts the app in `slot` (stopping what ran), judged by the device's health settings, the
+   * manifest's and then `activation`'s. Throws SLOT_MANIFEST_*, HEALTH_SPEC_INVALID or APP_USER_*
+   * (and starts nothing) when it cannot.
+   */
+  async start(slot: SlotName, activation?: HealthSpec): Promise<RunningApp> {
     await this.stop();
     const { manifest } = await readSlotManifest(this.#d.paths, slot);
+    // The bundle checked its manifest; the supervisor still refuses what it would not run.
+    const bundleHealth = manifest.health === undefined ? undefined : parseHealthSpec(manifest.health, `slot ${slot} manifest.health`, 'HEALTH_SPEC_INVALID');
+    const user = await chooseAppUser(manifest.entrypoint.user, this.#d.userPolicy(), this.#d.isRoot);
+    const entrypoint = { ...manifest.entrypoint };
+    if (user !== undefined) entrypoint.user = user;
     const env: Record<string, string> = { TWINSLOT_SLOT: slot, TWINSLOT_VERSION: manifest.version };
     if (this.#d.notifySocket) env.NOTIFY_SOCKET = this.#d.notifySocket;
-    const spec: AppSpec = { slotDir: this.#d.paths.slot(slot), name: manifest.name, version: manifest.version, entrypoint: manifest.entrypoint, env };
-    const running: RunningApp = { slot, version: manifest.version, spec, health: mergeHealthSpec(this.#d.deviceHealth(), manifest.health) };
+    const spec: AppSpec = { slotDir: this.#d.paths.slot(slot), name: manifest.name, version: manifest.version, entrypoint, env };
+    const running: RunningApp = { slot, version: manifest.version, spec, health: mergeHealthSpec(this.#d.deviceHealth(), bundleHealth, activation) };
     this.#running = running;
     this.#d.logger.info({ event: 'app-starting', slot, app: manifest.name, version: manifest.version }, 'starting app');
     await this.#d.runner.start(spec);

@@ -1,9 +1,15 @@
-// The supervisor's sections of /etc/twinslot/config.json (`supervisor`, `health`), parsed once
-// into typed settings with defaults. Other sections belong to other components and are ignored.
+// The supervisor's sections of /etc/twinslot/config.json (`supervisor`, `health`, `app`), parsed
+// once, strictly, into typed settings with defaults: an unknown key, a wrong type or a value out
+// of range is CONFIG_INVALID naming its JSON path. Other sections belong to other components.
 
 import { readFileSync } from 'node:fs';
 import { CodedError, messageOf } from '../common/errors.ts';
 import type { HealthSpec } from '../bundle/manifest-types.ts';
+import { Fields, isObj } from './fields.ts';
+import { parseHealthSpec } from './health/parse.ts';
+
+/** The unprivileged user install.sh creates for the application (`app.user`'s default). */
+export const DEFAULT_APP_USER = 'twinslot-app';
 
 export interface WatchdogSettings {
   /** A device path, `recording` (a test double that journals to `recordFile`) or `none`. */
@@ -29,77 +35,59 @@ export interface SupervisorSettings {
   agentUser: string | null;
   metricsPort: number | null;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** A manifest (or `app.user`) may name root only when this is set. */
+  allowRootApps: boolean;
+  /** `app.user`: the user an app whose manifest names none runs as, when the supervisor is root. */
+  appUser: string;
   /** Device health defaults (a bundle may override any field). */
   health: HealthSpec;
 }
 
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const SUPERVISOR_KEYS = [
+  'watchdog', 'trial', 'rebootCommand', 'stopTimeoutMs', 'backoff', 'crashLoop',
+  'socketGroup', 'agentUser', 'metricsPort', 'logLevel', 'allowRootApps',
+] as const;
+// What a user or group name may look like (useradd's rule, plus a numeric id for groups).
+const NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$/;
+const DAY_MS = 86_400_000;
+const BAD = 'CONFIG_INVALID';
 
-function bad(path: string, want: string): never {
-  throw new CodedError('CONFIG_INVALID', `config ${path}: expected ${want}`);
-}
-
-function num(o: Obj, key: string, path: string, dflt: number, min = 0): number {
-  const v = o[key];
-  if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min) bad(`${path}.${key}`, `a number ≥ ${min}`);
-  return v;
-}
-
-function str(o: Obj, key: string, path: string): string | null {
-  const v = o[key];
-  if (v === undefined || v === null) return null;
-  if (typeof v !== 'string' || v === '') bad(`${path}.${key}`, 'a non-empty string');
-  return v;
-}
-
-function section(o: Obj, key: string, path: string): Obj {
-  const v = o[key] ?? {};
-  if (!isObj(v)) bad(`${path}.${key}`, 'an object');
-  return v;
-}
-
-/** Typed supervisor settings from the whole config object. */
+/** Typed supervisor settings from the whole config object; CONFIG_INVALID names the bad field. */
 export function parseSupervisorConfig(raw: unknown): SupervisorSettings {
-  if (!isObj(raw)) bad('', 'a JSON object');
-  const s = section(raw, 'supervisor', '');
-  const w = section(s, 'watchdog', 'supervisor');
-  const t = section(s, 'trial', 'supervisor');
-  const b = section(s, 'backoff', 'supervisor');
-  const c = section(s, 'crashLoop', 'supervisor');
-  const reboot = s.rebootCommand ?? ['systemctl', 'reboot'];
-  if (!Array.isArray(reboot) || reboot.length === 0 || !reboot.every((x) => typeof x === 'string')) bad('supervisor.rebootCommand', 'an argv array');
-  const level = s.logLevel ?? 'info';
-  if (level !== 'debug' && level !== 'info' && level !== 'warn' && level !== 'error') bad('supervisor.logLevel', 'debug|info|warn|error');
-  const port = s.metricsPort;
-  if (port !== undefined && port !== null && (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535)) bad('supervisor.metricsPort', 'a TCP port');
-  const health = raw.health ?? {};
-  if (!isObj(health)) bad('health', 'an object');
+  const root = new Fields(raw, '', BAD, isObj(raw) ? Object.keys(raw) : []); // other sections belong to others
+  const s = root.sub('supervisor', SUPERVISOR_KEYS);
+  const w = s.sub('watchdog', ['device', 'timeoutSeconds', 'maxLagMs', 'recordFile', 'recordBootStatus']);
+  const t = s.sub('trial', ['attempts', 'loopLimit']);
+  const b = s.sub('backoff', ['initialMs', 'factor', 'maxMs', 'stableMs']);
+  const c = s.sub('crashLoop', ['restarts', 'windowMs']);
+  const app = root.sub('app', ['user']);
+  const port = s.optNum('metricsPort', 0, 65535);
   return {
     watchdog: {
-      device: str(w, 'device', 'supervisor.watchdog') ?? '/dev/watchdog',
-      timeoutSeconds: num(w, 'timeoutSeconds', 'supervisor.watchdog', 30, 1),
-      maxLagMs: num(w, 'maxLagMs', 'supervisor.watchdog', 2000, 1),
-      recordFile: str(w, 'recordFile', 'supervisor.watchdog'),
-      recordBootStatus: num(w, 'recordBootStatus', 'supervisor.watchdog', 0),
+      device: w.str('device', /^(none|recording|\/\S+)$/, 'a device path, "none" or "recording"') ?? '/dev/watchdog',
+      timeoutSeconds: w.num('timeoutSeconds', 30, 1, 65535),
+      maxLagMs: w.num('maxLagMs', 2000, 1, 600_000),
+      recordFile: w.str('recordFile'),
+      recordBootStatus: w.num('recordBootStatus', 0, 0, 0xffff_ffff),
     },
-    trial: { attempts: num(t, 'attempts', 'supervisor.trial', 3, 1), loopLimit: num(t, 'loopLimit', 'supervisor.trial', 10, 2) },
-    rebootCommand: reboot,
-    stopTimeoutMs: num(s, 'stopTimeoutMs', 'supervisor', 10_000, 1),
+    trial: { attempts: t.num('attempts', 3, 1, 100), loopLimit: t.num('loopLimit', 10, 2, 1000) },
+    rebootCommand: s.argv('rebootCommand', ['systemctl', 'reboot']) ?? [],
+    stopTimeoutMs: s.num('stopTimeoutMs', 10_000, 1, DAY_MS),
     backoff: {
-      initialMs: num(b, 'initialMs', 'supervisor.backoff', 1000, 1),
-      factor: num(b, 'factor', 'supervisor.backoff', 1.5, 1),
-      maxMs: num(b, 'maxMs', 'supervisor.backoff', 15_000, 1),
-      stableMs: num(b, 'stableMs', 'supervisor.backoff', 30_000, 1),
+      initialMs: b.num('initialMs', 1000, 1, DAY_MS),
+      factor: b.num('factor', 1.5, 1, 100, false),
+      maxMs: b.num('maxMs', 15_000, 1, DAY_MS),
+      stableMs: b.num('stableMs', 30_000, 1, DAY_MS),
     },
-    crashLoop: { restarts: num(c, 'restarts', 'supervisor.crashLoop', 10, 1), windowMs: num(c, 'windowMs', 'supervisor.crashLoop', 60_000, 1) },
-    socketGroup: str(s, 'socketGroup', 'supervisor'),
-    agentUser: str(s, 'agentUser', 'supervisor'),
-    metricsPort: typeof port === 'number' ? port : null,
-    logLevel: level,
-    health: health,
+    crashLoop: { restarts: c.num('restarts', 10, 1, 1_000_000), windowMs: c.num('windowMs', 60_000, 1, DAY_MS) },
+    socketGroup: s.str('socketGroup', /^([A-Za-z_][A-Za-z0-9_.-]{0,31}|\d+)$/, 'a group name or id'),
+    agentUser: s.str('agentUser', NAME, 'a user name'),
+    metricsPort: port ?? null,
+    logLevel: s.oneOf('logLevel', ['debug', 'info', 'warn', 'error'], 'info'),
+    allowRootApps: s.bool('allowRootApps', false),
+    appUser: app.str('user', NAME, 'a user name') ?? DEFAULT_APP_USER,
+    health: parseHealthSpec(root.o.health, 'health', BAD),
   };
 }
 

@@ -34,7 +34,8 @@ export interface SupervisorDeps {
   logger: Logger;
   bootId: string;
   settings: () => SupervisorSettings;
-  reboot: (argv: string[]) => void;
+  /** Runs the reboot command; resolves when it exited 0, rejects when it failed. */
+  reboot: (argv: string[]) => Promise<void>;
 }
 
 type Failure = { code: string; reason: string; running: SlotName | null };
@@ -119,8 +120,8 @@ export class Supervisor {
   async startApp(slot: SlotName): Promise<void> {
     this.#timers.clear();
     try {
-      const running = await this.d.app.start(slot);
       const trial = this.#state.trial;
+      const running = await this.d.app.start(slot, trial?.slot === slot ? trial.health : undefined);
       if (trial?.phase === 'running' && trial.slot === slot) {
         const secs = running.health.startTimeoutSeconds;
         this.#timers.armStart(secs * 1000, () => this.#fail('HEALTH_START_TIMEOUT', `not healthy within ${secs} s of start`, this.#runningSlot()));
@@ -155,7 +156,9 @@ export class Supervisor {
       killOrphan: async () => {
         await killOrphan(store.paths, bootId, clock, logger, this.d.settings().stopTimeoutMs);
       },
-      reboot: () => this.d.reboot(this.d.settings().rebootCommand),
+      reboot: () => {
+        this.d.reboot(this.d.settings().rebootCommand).catch(() => undefined); // logged by the reboot port
+      },
       emit: (e) => this.emit(e),
       log: (level, event, fields) => logger[level]({ event, ...fields }, event),
     };

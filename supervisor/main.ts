@@ -14,6 +14,7 @@ import { createLogger, type Logger } from '../common/log.ts';
 import { devicePaths, type DevicePaths } from '../slots/paths.ts';
 import { SlotStore } from '../slots/store.ts';
 import { AppControl } from './app-control.ts';
+import type { AppUserPolicy } from './app-user.ts';
 import { readBootId } from './boot-id.ts';
 import { loadSupervisorConfig, type SupervisorSettings } from './config.ts';
 import { Supervisor } from './core.ts';
@@ -47,7 +48,9 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<number> {
   const notifySocket = paths.notifySocket;
   const health = createHealthMonitor({ logger, clock, runner, notifySocketPath: notifySocket, cwd: paths.current });
   const store = new SlotStore(paths, logger);
-  const app = new AppControl({ paths, runner, health, clock, logger, bootId, notifySocket, deviceHealth: () => settings.health });
+  const isRoot = process.getuid?.() === 0;
+  const userPolicy = (): AppUserPolicy => ({ appUser: settings.appUser, allowRootApps: settings.allowRootApps });
+  const app = new AppControl({ paths, runner, health, clock, logger, bootId, notifySocket, deviceHealth: () => settings.health, userPolicy, isRoot });
   const sup = new Supervisor({ store, app, runner, health, clock, logger, bootId, settings: () => settings, reboot: (argv) => reboot(argv, logger) });
 
   const status = (): StatusReport => {
@@ -60,7 +63,7 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<number> {
   await sup.start();
   const ipc = await startIpcServer({
     path: paths.supervisorSocket, gid: settings.socketGroup ? await groupId(settings.socketGroup) : null, logger,
-    handlers: { handle: (req) => handleRequest({ sup, status, isRoot: process.getuid?.() === 0 }, req), subscribe: (l) => sup.on(l) },
+    handlers: { handle: (req) => handleRequest({ sup, status, isRoot }, req), subscribe: (l) => sup.on(l) },
   });
   const metrics = settings.metricsPort === null ? null : await startMetricsServer(settings.metricsPort, status);
   if (metrics) logger.info({ event: 'metrics-listening', port: metrics.port }, 'Prometheus metrics on 127.0.0.1');
@@ -111,11 +114,21 @@ function reload(file: string, old: SupervisorSettings, logger: Logger, paths: De
   }
 }
 
-function reboot(argv: string[], logger: Logger): void {
+// Detached, so the command outlives the supervisor when the reboot stops it first.
+function reboot(argv: string[], logger: Logger): Promise<void> {
   const [cmd, ...args] = argv;
-  if (!cmd) return;
-  logger.warn({ event: 'reboot-requested', argv }, 'rebooting for the trial');
+  if (!cmd) return Promise.reject(new Error('empty reboot command'));
+  logger.warn({ event: 'reboot-running', argv }, 'running the reboot command');
   const child = spawn(cmd, args, { detached: true, stdio: 'ignore' });
-  child.on('error', (err) => logger.error({ event: 'reboot-failed', err: err.message }, 'reboot command failed'));
-  child.unref();
+  return new Promise((resolve, reject) => {
+    child.once('error', (err) => {
+      logger.error({ event: 'reboot-failed', err: err.message }, 'reboot command failed');
+      reject(err);
+    });
+    child.once('exit', (code, signal) => {
+      if (code === 0) return resolve();
+      logger.error({ event: 'reboot-failed', code, signal }, 'reboot command failed');
+      reject(new Error(`exited with ${code ?? signal}`));
+    });
+  });
 }

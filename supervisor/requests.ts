@@ -1,10 +1,11 @@
 // What each IPC request does. Every handler runs in the supervisor's serial queue, and a refused
 // request (coded error) leaves the state exactly as it was.
 
-import { CodedError } from '../common/errors.ts';
+import { CodedError, messageOf } from '../common/errors.ts';
 import { prepare, ready } from '../slots/transitions.ts';
 import type { Method, Request, Results } from './ipc/protocol.ts';
 import type { Supervisor } from './core.ts';
+import type { TrialEvent } from './trial/machine.ts';
 import { emptySlot, readSlotManifest } from './slot-ops.ts';
 
 export interface RequestContext {
@@ -43,7 +44,9 @@ export async function handleRequest(ctx: RequestContext, req: Exclude<Request, {
       });
     case 'activate': {
       const { slot, jobId } = req.params;
-      const d = await sup.decide({ type: 'activate', slot, jobId, reboot: req.params.reboot ?? false, attempts: attempts(), bootId: sup.d.bootId, now: now() });
+      const event: TrialEvent = { type: 'activate', slot, jobId, reboot: req.params.reboot ?? false, attempts: attempts(), bootId: sup.d.bootId, now: now() };
+      if (req.params.health !== undefined) event.health = req.params.health;
+      const d = await sup.decide(event);
       return trialResult(d.state.trial);
     }
     case 'rollback': {
@@ -68,7 +71,27 @@ export async function handleRequest(ctx: RequestContext, req: Exclude<Request, {
         await sup.d.app.stop();
         return { stopped: true };
       });
+    case 'reboot':
+      return sup.serial(() => reboot(sup, req.params.jobId ?? null));
   }
+}
+
+// Ordered: the app stops (SIGTERM, then SIGKILL after stopTimeoutMs), the agent hears `reboot`,
+// then the command runs. A command that fails leaves the device up, so the app starts again.
+async function reboot(sup: Supervisor, jobId: string | null): Promise<Results['reboot']> {
+  if (sup.state.trial) throw new CodedError('TRIAL_IN_PROGRESS', 'a reboot now would count a trial attempt; wait for the verdict');
+  const argv = sup.d.settings().rebootCommand;
+  sup.d.logger.warn({ event: 'reboot-requested', jobId, argv }, 'reboot requested: stopping the app');
+  await sup.d.app.stop();
+  sup.emit({ type: 'reboot', jobId, at: sup.d.clock.now() });
+  try {
+    await sup.d.reboot(argv);
+  } catch (err) {
+    sup.d.logger.error({ event: 'reboot-failed', jobId, err: messageOf(err) }, 'reboot command failed; starting the app again');
+    if (sup.state.committed) await sup.startApp(sup.state.committed);
+    throw new CodedError('REBOOT_FAILED', `reboot command ${JSON.stringify(argv)} failed: ${messageOf(err)}`);
+  }
+  return { rebooting: true };
 }
 
 function trialResult(trial: Supervisor['state']['trial']): Results['activate'] {

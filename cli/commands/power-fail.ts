@@ -9,8 +9,9 @@ import { connectSupervisor } from '../../supervisor/ipc/client.ts';
 const HELP = `Usage: twinslot power-fail [--root DIR] [--json] [MESSAGE]
 
 Tells the supervisor that power is failing: it sends a power-fail event to the agent and stops
-the app gracefully. For NUT: NOTIFYCMD /usr/bin/twinslot-power-fail with NOTIFYFLAG LOWBATT EXEC
-(or ONBATT); the message upsmon passes as argv[1] is logged and ignored.
+the app gracefully. For NUT's upsmon.conf: NOTIFYCMD "/usr/local/bin/twinslot power-fail" and
+NOTIFYFLAG LOWBATT SYSLOG+EXEC (or ONBATT); /usr/local/bin/twinslot is the launcher install.sh
+links. The message upsmon passes as an argument is ignored.
 
   --root DIR  device root (default /)
   --json      print the supervisor's answer as JSON

@@ -20,6 +20,9 @@ type Obj = Record<string, unknown>;
 /** The system user install.sh creates for the agent. */
 export const AGENT_USER = 'twinslot';
 
+/** The system user install.sh creates for the application. */
+export const APP_USER = 'twinslot-app';
+
 function obj(v: unknown, at: string): Obj {
   if (v === undefined) return {};
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new CodedError('CONFIG_INVALID', `${at} in the existing config is not an object`);
@@ -72,5 +75,9 @@ export function mergeDeviceConfig(existing: unknown, flags: InstallFlags): Obj {
   supervisor['socketGroup'] ??= AGENT_USER;
   supervisor['agentUser'] ??= AGENT_USER;
   root['supervisor'] = supervisor;
+  // Apps whose manifest names no user run as APP_USER, never as root.
+  const app = obj(root['app'], 'app');
+  app['user'] ??= APP_USER;
+  root['app'] = app;
   return root;
 }

@@ -1,5 +1,5 @@
 // The effective health settings of an app: the device's config, overridden per field by the
-// bundle's manifest, with every timing filled in.
+// bundle's manifest, then by the activation's own settings, with every timing filled in.
 
 import type { HealthSpec, ProbeTiming } from '../../bundle/manifest-types.ts';
 
@@ -26,9 +26,24 @@ export interface EffectiveHealthSpec extends HealthSpec {
   notify?: { watchdogSec?: number };
 }
 
-/** Merges the device's health settings with a bundle's overrides (bundle wins field by field). */
-export function mergeHealthSpec(device: HealthSpec, bundle: HealthSpec | undefined): EffectiveHealthSpec {
-  const over = bundle ?? {};
+/**
+ * The effective settings: device < bundle manifest < activation (the job's own `health`), each
+ * layer winning field by field, timings filled in from HEALTH_DEFAULTS.
+ */
+export function mergeHealthSpec(device: HealthSpec, bundle: HealthSpec | undefined, activation?: HealthSpec): EffectiveHealthSpec {
+  return fill(device, overlay(bundle ?? {}, activation ?? {}));
+}
+
+/** `over` on top of `base`, field by field (probe timings too). */
+function overlay(base: HealthSpec, over: HealthSpec): HealthSpec {
+  const out: HealthSpec = { ...base, ...over };
+  if (base.http && over.http) out.http = { ...base.http, ...over.http };
+  if (base.command && over.command) out.command = { ...base.command, ...over.command };
+  if (base.notify && over.notify) out.notify = { ...base.notify, ...over.notify };
+  return out;
+}
+
+function fill(device: HealthSpec, over: HealthSpec): EffectiveHealthSpec {
   const merged: EffectiveHealthSpec = {
     startTimeoutSeconds: over.startTimeoutSeconds ?? device.startTimeoutSeconds ?? HEALTH_DEFAULTS.startTimeoutSeconds,
     probationSeconds: over.probationSeconds ?? device.probationSeconds ?? HEALTH_DEFAULTS.probationSeconds,

@@ -5,15 +5,19 @@
 import type { SlotName } from '../../slots/paths.ts';
 import type { Outcome, SlotState, Trial } from '../../slots/state.ts';
 import type { HealthVerdict } from '../ports.ts';
+import type { HealthSpec } from '../../bundle/manifest-types.ts';
 
 export type Request =
   | { id: RequestId; method: 'status' }
   | { id: RequestId; method: 'prepare-slot' }
   | { id: RequestId; method: 'slot-ready'; params: { slot: SlotName } }
-  | { id: RequestId; method: 'activate'; params: { slot: SlotName; jobId: string; reboot?: boolean } }
+  /** `health` (optional) overrides the device's and the manifest's health settings for this trial. */
+  | { id: RequestId; method: 'activate'; params: { slot: SlotName; jobId: string; reboot?: boolean; health?: HealthSpec } }
   | { id: RequestId; method: 'rollback'; params: { jobId?: string } }
   | { id: RequestId; method: 'restart-app' }
   | { id: RequestId; method: 'power-fail' }
+  /** Ordered stop of the app, a `reboot` event, then `supervisor.rebootCommand` (refused during a trial). */
+  | { id: RequestId; method: 'reboot'; params: { jobId?: string } }
   | { id: RequestId; method: 'subscribe' };
 
 export type RequestId = string | number;
@@ -28,6 +32,7 @@ export interface Results {
   rollback: { slot: SlotName; version: string; attemptsLeft: number };
   'restart-app': { restarted: boolean };
   'power-fail': { stopped: boolean };
+  reboot: { rebooting: true };
   subscribe: { subscribed: true };
 }
 
@@ -40,6 +45,8 @@ export type SupervisorEvent =
   | { type: 'committed'; slot: SlotName; version: string; jobId: string; kind: Trial['kind'] }
   | { type: 'rolled-back'; slot: SlotName; version: string; jobId: string; code: string; reason: string; committed: SlotName | null }
   | { type: 'power-fail'; at: number }
+  /** Sent after the app stopped and just before the reboot command runs. */
+  | { type: 'reboot'; jobId: string | null; at: number }
   | { type: 'crash-loop'; slot: SlotName | null; version: string | null; restarts: number; windowMs: number };
 
 export interface EventLine {

@@ -3,6 +3,8 @@
 
 import { CodedError } from '../../common/errors.ts';
 import type { Request, RequestId } from './protocol.ts';
+import type { HealthSpec } from '../../bundle/manifest-types.ts';
+import { parseHealthSpec } from '../health/parse.ts';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -46,18 +48,21 @@ export function parseRequest(raw: unknown): Request {
       if (params.slot !== 'a' && params.slot !== 'b') bad('slot-ready: slot must be "a" or "b"');
       return { id, method: 'slot-ready', params: { slot: params.slot } };
     case 'activate': {
-      noExtraKeys(params, ['slot', 'jobId', 'reboot'], 'activate');
+      noExtraKeys(params, ['slot', 'jobId', 'reboot', 'health'], 'activate');
       if (params.slot !== 'a' && params.slot !== 'b') bad('activate: slot must be "a" or "b"');
       if (typeof params.jobId !== 'string' || !JOB_ID.test(params.jobId)) bad('activate: jobId must match [A-Za-z0-9_-]{1,64}');
       if (params.reboot !== undefined && typeof params.reboot !== 'boolean') bad('activate: reboot must be a boolean');
-      const p: { slot: 'a' | 'b'; jobId: string; reboot?: boolean } = { slot: params.slot, jobId: params.jobId };
+      const p: { slot: 'a' | 'b'; jobId: string; reboot?: boolean; health?: HealthSpec } = { slot: params.slot, jobId: params.jobId };
       if (params.reboot !== undefined) p.reboot = params.reboot;
+      if (params.health !== undefined) p.health = parseHealthSpec(params.health, 'activate: health', 'BAD_REQUEST');
       return { id, method: 'activate', params: p };
     }
-    case 'rollback': {
-      noExtraKeys(params, ['jobId'], 'rollback');
-      if (params.jobId !== undefined && (typeof params.jobId !== 'string' || !JOB_ID.test(params.jobId))) bad('rollback: jobId must match [A-Za-z0-9_-]{1,64}');
-      return { id, method: 'rollback', params: params.jobId === undefined ? {} : { jobId: params.jobId } };
+    case 'rollback':
+    case 'reboot': {
+      const method = raw.method;
+      noExtraKeys(params, ['jobId'], method);
+      if (params.jobId !== undefined && (typeof params.jobId !== 'string' || !JOB_ID.test(params.jobId))) bad(`${method}: jobId must match [A-Za-z0-9_-]{1,64}`);
+      return { id, method, params: params.jobId === undefined ? {} : { jobId: params.jobId } };
     }
     default:
       return bad(`unknown method ${JSON.stringify(raw.method)}`);

@@ -10,12 +10,13 @@
 
 import { CodedError } from '../../common/errors.ts';
 import type { SlotName } from '../../slots/paths.ts';
+import type { HealthSpec } from '../../bundle/manifest-types.ts';
 import type { SystemState } from '../../slots/state.ts';
-import { beginTrial, commit } from '../../slots/transitions.ts';
+import { beginTrial, commit, type BeginTrial } from '../../slots/transitions.ts';
 import { rollbackEffects, type Decision, type Effect } from './effects.ts';
 
 export type TrialEvent =
-  | { type: 'activate'; slot: SlotName; jobId: string; reboot: boolean; attempts: number; bootId: string; now: number }
+  | { type: 'activate'; slot: SlotName; jobId: string; reboot: boolean; attempts: number; bootId: string; now: number; health?: HealthSpec }
   | { type: 'revert'; jobId: string; attempts: number; bootId: string; now: number }
   /** The probation timer armed at the healthy verdict `armedSince` ran out. */
   | { type: 'probation-elapsed'; armedSince: number; healthySince: number | null; running: SlotName | null; now: number }
@@ -47,9 +48,11 @@ export function transition(state: SystemState, event: TrialEvent): Decision {
 
 function activate(
   state: SystemState, slot: SlotName, jobId: string, kind: 'update' | 'revert',
-  e: { reboot: boolean; attempts: number; bootId: string; now: number },
+  e: { reboot: boolean; attempts: number; bootId: string; now: number; health?: HealthSpec },
 ): Decision {
-  const next = beginTrial(state, { slot, jobId, kind, attempts: e.attempts, bootId: e.bootId, now: e.now, reboot: e.reboot });
+  const begin: BeginTrial = { slot, jobId, kind, attempts: e.attempts, bootId: e.bootId, now: e.now, reboot: e.reboot };
+  if (e.health !== undefined) begin.health = e.health;
+  const next = beginTrial(state, begin);
   const trial = next.trial;
   if (!trial) throw new Error('beginTrial returned no trial');
   const started: Effect = {

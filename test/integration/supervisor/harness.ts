@@ -32,7 +32,7 @@ export interface Device {
 }
 
 /** A device root; `supervisor` and `health` override the test defaults (short probation, fast backoff). */
-export function makeDevice(over: { supervisor?: Record<string, unknown>; health?: HealthSpec } = {}): Device {
+export function makeDevice(over: { supervisor?: Record<string, unknown>; health?: HealthSpec; app?: Record<string, unknown> } = {}): Device {
   const root = mkdtempSync(join(tmpdir(), 'twinslot-sup-'));
   const paths = devicePaths(root);
   for (const dir of [paths.configDir, paths.slot('a'), paths.slot('b'), join(root, 'proc', 'sys', 'kernel', 'random')]) mkdirSync(dir, { recursive: true });
@@ -47,8 +47,11 @@ export function makeDevice(over: { supervisor?: Record<string, unknown>; health?
       stopTimeoutMs: 3000,
       backoff: { initialMs: 100, factor: 1.5, maxMs: 1000, stableMs: 10_000 },
       crashLoop: { restarts: 4, windowMs: 30_000 },
+      // The temp root is private (0700): fixture apps run as the test's own user (root in CI).
+      allowRootApps: true,
       ...over.supervisor,
     },
+    ...(process.getuid?.() === 0 ? { app: over.app ?? { user: 'root' } } : {}),
     health: { startTimeoutSeconds: 15, probationSeconds: 1, ...over.health },
   };
   const configPath = paths.config;
