@@ -53,6 +53,7 @@ export type Action =
   | 'reconcile-activation'
   | 'await-trial'
   | 'rollback'
+  | 'reconcile-rollback'
   | 'restart-app'
   | 'note-boot-id'
   | 'await-reboot'
@@ -74,7 +75,7 @@ export function actionFor(phase: Phase, resumed: boolean): Action {
     case 'trial':
       return 'await-trial';
     case 'rolling-back':
-      return resumed ? 'await-trial' : 'rollback';
+      return resumed ? 'reconcile-rollback' : 'rollback';
     case 'restarting-app':
       return 'restart-app';
     case 'rebooting':

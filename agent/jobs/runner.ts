@@ -13,7 +13,7 @@ import { rm } from 'node:fs/promises';
 import { CodedError, messageOf } from '../../common/errors.ts';
 import { downloadPath, type StepContext } from '../update/context.ts';
 import { activateStep, downloadStep, finish, installStep, precheck, reconcileActivation } from '../update/install-steps.ts';
-import { awaitReboot, awaitTrial, noteBootId, reportStep, restartAppStep, rollbackStep } from '../update/trial-steps.ts';
+import { awaitReboot, awaitTrial, noteBootId, reconcileRollback, reportStep, restartAppStep, rollbackStep } from '../update/trial-steps.ts';
 import type { Journal, JournalEntry } from './journal.ts';
 import { actionFor, guarded, MAX_RESUMES, stepFor, transition, type Action, type Phase, type StepEvent } from './phases.ts';
 import { sendUpdate, type ReporterDeps, type UpdateOutcome } from './reporter.ts';
@@ -107,6 +107,8 @@ async function perform(ctx: StepContext, deps: RunnerDeps, entry: JournalEntry, 
       return awaitTrial(entry, ctx, signal);
     case 'rollback':
       return rollbackStep(entry, ctx);
+    case 'reconcile-rollback':
+      return reconcileRollback(entry, ctx);
     case 'restart-app':
       return restartAppStep(ctx);
     case 'note-boot-id':

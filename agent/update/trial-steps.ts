@@ -52,6 +52,13 @@ export async function rollbackStep(entry: JournalEntry, ctx: StepContext): Promi
   return { type: 'rollback-requested' };
 }
 
+/** After a restart in `rolling-back`: ask for the rollback only if the supervisor has no trace of it. */
+export async function reconcileRollback(entry: JournalEntry, ctx: StepContext): Promise<StepEvent> {
+  const status = await ctx.supervisor.status();
+  if (status.trial?.jobId === entry.jobId || status.lastOutcome?.jobId === entry.jobId) return { type: 'rollback-requested' };
+  return rollbackStep(entry, ctx);
+}
+
 /** restart-app operation. */
 export async function restartAppStep(ctx: StepContext): Promise<StepEvent> {
   const r = await ctx.supervisor.restartApp();

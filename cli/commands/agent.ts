@@ -39,7 +39,11 @@ const command: Command = {
     }
     const root = values.root ?? '/';
     const { runAgent } = await import('../../agent/main.ts');
-    return runAgent({ root, configPath: values.config ?? devicePaths(root).config, logLevel: level as LogLevel, version: packageVersion() });
+    const crashAtPhase = io.env['TWINSLOT_CRASH_AT_PHASE'];
+    return runAgent({
+      root, configPath: values.config ?? devicePaths(root).config, logLevel: level as LogLevel, version: packageVersion(),
+      ...(crashAtPhase ? { crashAtPhase } : {}),
+    });
   },
 };
 

@@ -53,7 +53,8 @@ test('SIGKILL in every job phase: the job completes after a restart, installed o
     assert.equal(detailsOf(final)['reason'], reason, phase);
     if (version !== undefined) await waitForVersion(rig.appPort, version);
     const trials = events.events.filter((e) => e.type === 'trial-started' && e.jobId === jobId).length;
-    assert.equal(trials, doc && (doc as { operation: string }).operation === 'install' || phase === 'rolling-back' ? 1 : 0, `${phase}: trials`);
+    const operation = (doc as { operation: string }).operation;
+    assert.equal(trials, operation === 'install' || operation === 'rollback' ? 1 : 0, `${phase}: one trial per install or rollback`);
     await agent.kill('SIGTERM');
   }
 });

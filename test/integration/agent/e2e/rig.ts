@@ -161,6 +161,11 @@ async function startAgent(device: Device, all: AgentProcess[], crashAt?: string)
     waitLog: (event, match = () => true) => waitFor(`agent log ${event}`, () => logs.find((l) => l['event'] === event && match(l))),
     kill: async (signal) => {
       child.kill(signal);
+      if (signal === 'SIGTERM') {
+        // A graceful stop ends with agent-stopped; a process the MQTT library keeps alive is then killed.
+        await Promise.race([exited, agent.waitLog('agent-stopped')]);
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      }
       await exited;
     },
   };

@@ -30,7 +30,7 @@ test('the restart table: activation is reconciled, never repeated blindly', () =
   assert.equal(actionFor(samples.activating, true), 'reconcile-activation');
   assert.equal(actionFor(samples.downloading, true), 'download');
   assert.equal(actionFor(samples.trial, true), 'await-trial');
-  assert.equal(actionFor(samples['rolling-back'], true), 'await-trial');
+  assert.equal(actionFor(samples['rolling-back'], true), 'reconcile-rollback');
   assert.equal(actionFor(samples.reporting, true), 'send-report');
   assert.equal(actionFor(samples.closed, true), 'none');
   assert.equal(actionFor({ kind: 'closed', final: null, why: 'canceled' }, true), 'cleanup');
