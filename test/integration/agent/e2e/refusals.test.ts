@@ -101,7 +101,7 @@ test('each hostile bundle fails with its code and the active slot stays byte-ide
     const name = `hostile-${made.length}.tar`;
     const { size } = await rig.emulator.upload(s.at('out.tar'), `s3://releases/${name}`);
     const sha256 = createHash('sha256').update(readFileSync(s.at('out.tar'))).digest('hex');
-    made.push([code, { file: s.at('out.tar'), size, sha256, version: '2.0.0', url: `\${aws:iot:s3-presigned-url:https://s3.us-east-1.amazonaws.com/releases/${name}}` }]);
+    made.push([code, { file: s.at('out.tar'), size, sha256, version: '2.0.0', name, url: `\${aws:iot:s3-presigned-url:https://s3.us-east-1.amazonaws.com/releases/${name}}` }]);
   }
   for (const [i, [code, b]] of made.entries()) {
     rig.createJob(`hostile-${i}`, installDoc(b));

@@ -14,6 +14,8 @@ import { createBundle } from '../../../../bundle/create.ts';
 import { generateKeyPair } from '../../../../bundle/keys.ts';
 import type { HealthSpec } from '../../../../bundle/manifest-types.ts';
 import { startEmulator, type EmulatorHandle } from '../../../../emulator/emulator.ts';
+import { presignUrl } from '../../../../emulator/files/presign.ts';
+import { systemClock, type Clock } from '../../../../common/clock.ts';
 import { freePort, install, makeDevice, startSupervisor, subscribe, teardown, type Device, type RunningSupervisor } from '../../supervisor/harness.ts';
 
 const REPO = join(import.meta.dirname, '..', '..', '..', '..');
@@ -36,10 +38,16 @@ export interface Rig {
   /** Waits until the execution of `jobId` is terminal; returns it. */
   finalOf(jobId: string): Promise<Record<string, unknown>>;
   execution(jobId: string): Record<string, unknown> | undefined;
+  /** Stops the whole emulator (broker, Jobs, files) and starts it again on the same ports and state. */
+  restartEmulator(): Promise<void>;
+  /** A literal presigned URL of `bundle` through a proxy on 127.0.0.1:`port` in front of the file server. */
+  presignedVia(bundle: BundleInfo, port: number, expiresInSec?: number): string;
+  /** Port of the emulator's HTTPS file server. */
+  filesPort(): number;
 }
 
 export interface BundleOptions { fixture?: string; env?: Record<string, string>; health?: HealthSpec; padBytes?: number; name?: string }
-export interface BundleInfo { file: string; url: string; sha256: string; size: number; version: string }
+export interface BundleInfo { file: string; url: string; sha256: string; size: number; version: string; name: string }
 
 export interface AgentProcess {
   child: ChildProcess;
@@ -50,9 +58,11 @@ export interface AgentProcess {
 }
 
 /** Builds the rig for one test; everything is stopped and removed afterwards. */
-export async function startRig(t: Pick<TestContext, 'after'>, over: { agent?: Record<string, unknown>; deviceType?: string } = {}): Promise<Rig> {
+export async function startRig(t: Pick<TestContext, 'after'>, over: { agent?: Record<string, unknown>; deviceType?: string; clock?: Clock } = {}): Promise<Rig> {
   const dir = await mkdtemp(join(tmpdir(), 'twinslot-e2e-'));
-  const emulator = await startEmulator({ dir: join(dir, 'emulator') });
+  const emDir = join(dir, 'emulator');
+  const clock = over.clock ?? systemClock;
+  let emulator = await startEmulator({ dir: emDir, clock });
   const thing = await emulator.createThing(THING);
   const device = makeDevice();
   const config = JSON.parse(readFileSync(device.configPath, 'utf8')) as Record<string, Record<string, unknown>>;
@@ -82,14 +92,14 @@ export async function startRig(t: Pick<TestContext, 'after'>, over: { agent?: Re
   t.after(async () => {
     for (const a of agents) if (a.child.exitCode === null && a.child.signalCode === null) await a.kill('SIGKILL');
     await teardown(device, supervisor);
-    await emulator.stop().catch(() => undefined);
+    await rig.emulator.stop().catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   });
 
   const upload = async (file: string, version: string, name: string): Promise<BundleInfo> => {
-    const { size } = await emulator.upload(file, `s3://releases/${name}`);
+    const { size } = await rig.emulator.upload(file, `s3://releases/${name}`);
     const sha256 = createHash('sha256').update(readFileSync(file)).digest('hex');
-    return { file, size, sha256, version, url: `\${aws:iot:s3-presigned-url:https://s3.us-east-1.amazonaws.com/releases/${name}}` };
+    return { file, size, sha256, version, name, url: `\${aws:iot:s3-presigned-url:https://s3.us-east-1.amazonaws.com/releases/${name}}` };
   };
   let made = 0;
   const rig: Rig = {
@@ -111,15 +121,26 @@ export async function startRig(t: Pick<TestContext, 'after'>, over: { agent?: Re
     },
     startAgent: (crashAt) => startAgent(device, agents, crashAt),
     createJob(jobId, document, extra = {}) {
-      emulator.createJob({ jobId, targets: [`arn:aws:iot:us-east-1:123456789012:thing/${THING}`], document: JSON.stringify(document), ...extra });
+      rig.emulator.createJob({ jobId, targets: [`arn:aws:iot:us-east-1:123456789012:thing/${THING}`], document: JSON.stringify(document), ...extra });
     },
     execution: (jobId) => {
       try {
-        return emulator.describeJobExecution({ jobId, thingName: THING }).execution;
+        return rig.emulator.describeJobExecution({ jobId, thingName: THING }).execution;
       } catch {
         return undefined;
       }
     },
+    async restartEmulator() {
+      const ports = { port: rig.emulator.port, controlPort: rig.emulator.controlPort, filesPort: rig.filesPort() };
+      await rig.emulator.stop();
+      emulator = await startEmulator({ dir: emDir, clock, ...ports });
+      rig.emulator = emulator;
+    },
+    presignedVia(bundle, port, expiresInSec = 3600) {
+      const secret = Buffer.from(readFileSync(join(emDir, 'presign.key'), 'utf8').trim(), 'hex');
+      return presignUrl(`https://127.0.0.1:${port}`, secret, { bucket: 'releases', key: bundle.name }, clock.now(), expiresInSec);
+    },
+    filesPort: () => Number(new URL(rig.emulator.filesUrl).port),
     async finalOf(jobId) {
       return waitFor(`terminal status of ${jobId}`, () => {
         const e = rig.execution(jobId);
