@@ -4,7 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -33,6 +33,9 @@ async function exists(path: string): Promise<boolean> {
 }
 
 // INVARIANTS
+// - One entry per kind (`<kind>-<16 hex key>`): a new entry removes the older ones of its kind,
+//   so edits to the sources do not pile up payload images. A VM still using a removed image
+//   keeps reading it (Linux frees the file when its last descriptor closes).
 // - An entry directory exists only once complete: it is built in `<dir>.tmp-<pid>` and renamed,
 //   so a build killed half-way is rebuilt, never reused.
 /** The directory of entry `name`, built by `build(dir)` the first time it is asked for. */
@@ -45,10 +48,21 @@ export async function cachedDir(name: string, build: (dir: string) => Promise<vo
   try {
     await build(tmp);
     await rename(tmp, dir);
+    await pruneKind(name);
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });
     if (await exists(dir)) return dir; // another process finished the same entry first
     throw err;
   }
   return dir;
+}
+
+async function pruneKind(name: string): Promise<void> {
+  const kind = /^(.*)-[0-9a-f]{16}$/.exec(name)?.[1];
+  if (!kind) return;
+  for (const entry of await readdir(CACHE_DIR)) {
+    if (entry !== name && new RegExp(`^${kind}-[0-9a-f]{16}$`).test(entry)) {
+      await rm(join(CACHE_DIR, entry), { recursive: true, force: true });
+    }
+  }
 }

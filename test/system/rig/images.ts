@@ -20,8 +20,9 @@ export interface GuestImages {
 }
 
 const ROOT_SIZE_MB = 1024;
-// Libraries Node reaches with dlopen, which ldd does not list: name service lookups.
-const DLOPENED = ['/lib/x86_64-linux-gnu/libnss_files.so.2', '/lib/x86_64-linux-gnu/libnss_dns.so.2', '/lib/x86_64-linux-gnu/libresolv.so.2'];
+// Libraries that `ldd node` does not list: name service lookups (dlopened by glibc) and what
+// native addons load (aws-crt needs librt).
+const EXTRA_LIBS = ['/lib/x86_64-linux-gnu/libnss_files.so.2', '/lib/x86_64-linux-gnu/libnss_dns.so.2', '/lib/x86_64-linux-gnu/libresolv.so.2', '/lib/x86_64-linux-gnu/librt.so.1'];
 
 /** Builds (or finds in the cache) everything a VM boots from. `node` is the guest's runtime. */
 export async function ensureImages(node: string): Promise<GuestImages> {
@@ -30,7 +31,7 @@ export async function ensureImages(node: string): Promise<GuestImages> {
   const busyboxDigest = await fileDigest(busybox);
   const initKey = keyOf(RIG_VERSION, kernel.dir, busyboxDigest, INITRAMFS_INIT);
   const initDir = await cachedDir(`initramfs-${initKey}`, (tmp) => buildInitramfs(tmp, kernel, busybox));
-  const rootKey = keyOf(RIG_VERSION, busyboxDigest, await fileDigest(node), INITTAB, RCS, BOOT_PAYLOAD, CTL_AGENT);
+  const rootKey = keyOf(RIG_VERSION, busyboxDigest, await fileDigest(node), INITTAB, RCS, BOOT_PAYLOAD, CTL_AGENT, ...EXTRA_LIBS, await fileDigest('/usr/bin/getent'));
   const rootDir = await cachedDir(`root-${rootKey}`, (tmp) => buildRoot(tmp, busybox, node));
   return { kernel, initramfs: join(initDir, 'initramfs.cpio'), rootImage: join(rootDir, 'root.img'), busybox };
 }
@@ -64,9 +65,12 @@ async function buildRoot(tmp: string, busybox: string, node: string): Promise<vo
     await mkdir(dirname(join(tree, applet)), { recursive: true });
     await symlink('/bin/busybox', join(tree, applet)).catch(() => undefined);
   }
+  // glibc's getent: twinslot resolves users and groups through NSS with it (busybox has none).
+  await copyFile('/usr/bin/getent', join(tree, 'usr/bin/getent'));
+  await chmod(join(tree, 'usr/bin/getent'), 0o755);
   await copyFile(node, join(tree, 'usr/local/bin/node'));
   await chmod(join(tree, 'usr/local/bin/node'), 0o755);
-  for (const lib of [...await sharedLibraries(node), ...DLOPENED]) {
+  for (const lib of [...await sharedLibraries(node), ...EXTRA_LIBS]) {
     await mkdir(dirname(join(tree, lib)), { recursive: true });
     await copyFile(lib, join(tree, lib));
   }

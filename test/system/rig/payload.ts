@@ -41,8 +41,8 @@ function ignoreMissing(err: unknown): void {
   if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
 }
 
-// Path, size and mtime of every source file: cheap, and changes whenever a file is edited.
-async function sourceFingerprint(): Promise<string> {
+/** Path, size and mtime of every source file: cheap, and changes whenever a file is edited. */
+export async function sourceFingerprint(): Promise<string> {
   const parts: string[] = [];
   for (const d of [...SOURCE_DIRS, ...SOURCE_FILES]) {
     const base = join(REPO_ROOT, d);
