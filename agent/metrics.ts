@@ -1,7 +1,7 @@
 // The agent link's counters: fed by connection events and the outbox, written to the status
 // file and served as Prometheus text on an optional 127.0.0.1 port.
 
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { ConnectionEvent, ConnectionState } from './connection/machine.ts';
 import type { OutboxStats } from './outbox/outbox.ts';
 
@@ -84,6 +84,8 @@ export function prometheusText(s: LinkSnapshot): string {
 
 /** Serve `/metrics` on 127.0.0.1:`port` (0 = any free port); resolves with the server. */
 export async function serveMetrics(port: number, snapshot: () => LinkSnapshot): Promise<Server> {
+  // Loaded only when a port is configured: node:http costs ~10 MiB of RSS in an idle agent.
+  const { createServer } = await import('node:http');
   const server = createServer((req, res) => {
     if (req.url !== '/metrics') {
       res.writeHead(404).end();

@@ -8,7 +8,9 @@
 // of the session that MQTT 5 asks for is the durable outbox; only QoS 0/1 are used, so nothing
 // of QoS 2's state can be missing.
 
-import { io, mqtt5 } from 'aws-iot-device-sdk-v2';
+// aws-crt itself (the SDK's transport, same package instance): the SDK's root module loads every
+// service client and Greengrass IPC too, ~10 MiB of RSS the connection does not need.
+import { io, mqtt5 } from 'aws-crt';
 import type { ConnectionConfig, Endpoint } from '../config.ts';
 import type { Credentials } from './credentials.ts';
 import { classifyDisconnect, classifyFailure, type DisconnectKind, type FailureKind } from './reasons.ts';

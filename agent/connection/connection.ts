@@ -2,7 +2,7 @@
 // attempt), the retry, failover and health-check timers, and turns client callbacks into
 // machine events. Decisions live in machine.ts; this file only acts on them.
 
-import type { mqtt5 } from 'aws-iot-device-sdk-v2';
+import type { mqtt5 } from 'aws-crt';
 import { systemClock, type Clock } from '../../common/clock.ts';
 import { CodedError, messageOf } from '../../common/errors.ts';
 import type { Logger } from '../../common/log.ts';

@@ -1,7 +1,7 @@
 // PUBLISH and SUBSCRIBE on a live client, with the agent's packet shapes: QoS 0/1 only, user
 // properties passed through, and the retained device status.
 
-import { mqtt5 } from 'aws-iot-device-sdk-v2';
+import { mqtt5 } from 'aws-crt';
 import type { ConnectionConfig } from '../config.ts';
 import { encodeStatus, statusTopic, type OfflineStatus, type OnlineStatus } from './topics.ts';
 
