@@ -28,7 +28,7 @@ export interface HeadOptions {
 }
 
 /** Reads an entry's body whole; for the two small head entries only. */
-export async function readSmallEntry(entry: ReadEntry, reader: TarReader): Promise<Buffer> {
+async function readSmallEntry(entry: ReadEntry, reader: TarReader): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of reader.body(entry)) chunks.push(chunk);
   const body = Buffer.concat(chunks);

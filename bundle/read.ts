@@ -45,7 +45,10 @@ export async function readBundle(source: BundleSource, options: ReadOptions, con
     stop.abort(failure);
   };
   const onAbort = (): void => fail(options.signal?.reason);
-  if (options.signal?.aborted) throw refusalOf(options.signal.reason, options.signal);
+  if (options.signal?.aborted) {
+    if (source instanceof Readable) source.destroy();
+    throw refusalOf(options.signal.reason, options.signal);
+  }
   options.signal?.addEventListener('abort', onAbort, { once: true });
 
   let head: BundleHead | undefined;
@@ -59,8 +62,9 @@ export async function readBundle(source: BundleSource, options: ReadOptions, con
     if (consume === 'stop') {
       reader.stop();
       stop.abort(STOPPED);
+    } else {
+      await consume(reader, head);
     }
-    else await consume(reader, head);
   })().catch(fail);
   await Promise.all([consuming, pumping]);
   options.signal?.removeEventListener('abort', onAbort);

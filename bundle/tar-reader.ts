@@ -89,7 +89,9 @@ export class TarReader {
     this.#failed.abort(err);
     this.#waiter?.reject(err);
     this.#waiter = undefined;
-    this.#current?.end();
+    // After the parser's current call returns: it may still be writing to this entry.
+    const current = this.#current;
+    if (current) queueMicrotask(() => current.end());
   }
 
   #push(entry: ReadEntry): void {

@@ -9,7 +9,7 @@ import { buildManifest, createBundle, writeBundle, type ManifestSpec } from '../
 import { keyIdOf, parsePrivateKey } from '../keys.ts';
 import { manifestDigest } from '../manifest.ts';
 import { parseTrustPem } from '../trust.ts';
-import { cliPath, printJson, required, UsageError } from './shared.ts';
+import { cliPath, required, UsageError } from './shared.ts';
 
 export const CREATE_HELP = `Usage:
   twinslot bundle create <dir> --name N --version SEMVER --key key.pem -o out.tar [options] [-- CMD ARGS...]
@@ -118,22 +118,24 @@ export async function create(argv: string[], io: CliIo): Promise<number> {
     const manifestBytes = await readFile(cliPath(io, required(values.manifest, '--manifest')));
     const signature = await readFile(cliPath(io, required(values.signature, '--signature')));
     const bytes = await writeBundle(dir, manifestBytes, signature, out, { gzip: values.gzip });
-    return report(io, values.json, { path: out, bytes, manifestSha256: manifestDigest(manifestBytes) });
+    const result = { path: out, bytes, manifestSha256: manifestDigest(manifestBytes) };
+    return report(io, values.json, result, `${out}: ${bytes} bytes, manifest sha256 ${result.manifestSha256}`);
   }
   const spec = specOf(values, trailing, io);
   if (values['manifest-only']) {
     const signer = values.signer === undefined ? undefined : parseTrustPem(await readFile(cliPath(io, values.signer), 'utf8'), values.signer)[0];
     const { manifest, bytes } = await buildManifest(dir, { ...spec, keyId: signer?.keyId });
     await writeFile(out, bytes);
-    return report(io, values.json, { path: out, bytes: bytes.length, name: manifest.name, version: manifest.version, files: manifest.files.length, manifestSha256: manifestDigest(bytes) });
+    const result = { path: out, bytes: bytes.length, name: manifest.name, version: manifest.version, files: manifest.files.length, manifestSha256: manifestDigest(bytes) };
+    return report(io, values.json, result, `${out}: manifest of ${manifest.name} ${manifest.version} (${manifest.files.length} entries); sign it, then run bundle create --manifest --signature`);
   }
   const { key } = parsePrivateKey(await readFile(cliPath(io, required(values.key, '--key'))), required(values.key, '--key'));
   const { manifest, bytes } = await createBundle(dir, spec, key, out, { gzip: values.gzip });
-  return report(io, values.json, { path: out, bytes, name: manifest.name, version: manifest.version, files: manifest.files.length, keyId: keyIdOf(key) });
+  const result = { path: out, bytes, name: manifest.name, version: manifest.version, files: manifest.files.length, keyId: keyIdOf(key) };
+  return report(io, values.json, result, `${out}: ${manifest.name} ${manifest.version}, ${manifest.files.length} entries, ${bytes} bytes, signed by ${result.keyId}`);
 }
 
-function report(io: CliIo, json: boolean, result: Record<string, unknown>): number {
-  if (json) printJson(io, { ok: true, ...result });
-  else io.stdout.write(`${Object.entries(result).map(([k, v]) => `${k}=${String(v)}`).join(' ')}\n`);
+function report(io: CliIo, json: boolean, result: Record<string, unknown>, line: string): number {
+  io.stdout.write(json ? `${JSON.stringify({ ok: true, ...result })}\n` : `${line}\n`);
   return 0;
 }

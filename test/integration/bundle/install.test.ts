@@ -106,3 +106,16 @@ test('a bundle installs into a slot whose directories are read-only in the manif
   assert.equal((await lstat(join(dir, 'slot/ro'))).mode & 0o777, 0o555);
   assert.equal(await readFile(join(dir, 'slot/ro/inner/file'), 'utf8'), 'x\n');
 });
+
+test('BUNDLE_IO_ERROR: a source that fails mid-stream, and a slot directory that does not exist', async (t) => {
+  const { bundle, slot, trust, dir } = await setup(t);
+  const bytes = await readFile(bundle);
+  async function* failing(): AsyncGenerator<Uint8Array> {
+    yield new Uint8Array(bytes.subarray(0, 8192));
+    await Promise.resolve();
+    throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
+  }
+  await assert.rejects(installBundle(failing(), { targetDir: slot, trust }), (err) => isBundleError(err, 'BUNDLE_IO_ERROR') && /EIO/.test(err.message));
+  assert.deepEqual(await readdir(slot), []);
+  await assert.rejects(installBundle(createReadStream(bundle), { targetDir: join(dir, 'no-such-slot'), trust }), (err) => isBundleError(err, 'BUNDLE_IO_ERROR'));
+});

@@ -13,7 +13,7 @@ import { gnuTar, opensslKeyId, opensslSign, twinslot, type TarFormat } from '../
 import { scene } from '../../fixtures/bundle/scene.ts';
 
 for (const algorithm of ['ecdsa', 'ed25519'] as const) {
-  test(`an openssl-signed manifest (${algorithm}) assembled by twinslot verifies with the CLI`, async (t) => {
+  test(`an openssl-signed manifest (${algorithm}) assembled by twinslot, and by GNU tar as the README says, verifies with the CLI`, async (t) => {
     const s = await scene(t);
     const { key, pub } = s.keys[algorithm];
     const args = [s.payload, '--name', 'demo', '--version', '2.0.0', '--entry', 'bin/run'];
@@ -28,6 +28,14 @@ for (const algorithm of ['ecdsa', 'ed25519'] as const) {
     assert.equal(verified.exitCode, 0, verified.stderr);
     const result = JSON.parse(verified.stdout) as { ok: boolean; keyId: string; version: string };
     assert.deepEqual([result.ok, result.keyId, result.version], [true, await opensslKeyId(pub), '2.0.0']);
+
+    // The README's GNU tar assembly (the list jq would write: every manifest path, NUL-terminated).
+    const manifest = JSON.parse(await readFile(s.at('manifest.json'), 'utf8')) as { files: { path: string }[] };
+    await writeFile(s.at('files.lst'), manifest.files.map((file) => `${file.path}\0`).join(''));
+    await execa('tar', ['--format=pax', '--owner=0', '--group=0', '--numeric-owner', '--no-recursion', '--hard-dereference',
+      '-cf', 'gnu.tar', 'manifest.json', 'manifest.sig', '-C', s.payload, '--null', '--verbatim-files-from', '-T', s.at('files.lst')], { cwd: s.dir });
+    const viaGnuTar = await twinslot(['bundle', 'verify', 'gnu.tar', '--trust', pub], s.dir);
+    assert.equal(viaGnuTar.exitCode, 0, viaGnuTar.stderr);
   });
 }
 

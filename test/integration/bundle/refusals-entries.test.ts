@@ -166,6 +166,13 @@ test('BUNDLE_ENTRY_TYPE_UNSUPPORTED: a contiguous file (python tarfile)', async 
   await assertRefused(t, s.at('b.tar'), s.keys.ecdsa.pub, 'BUNDLE_ENTRY_TYPE_UNSUPPORTED');
 });
 
+test('BUNDLE_ENTRY_TYPE_UNSUPPORTED: a pax record larger than 64 KiB (python tarfile)', async (t) => {
+  const s = await scene(t);
+  const head = await s.head(s.manifest({}, []));
+  await pythonTar(s.at('b.tar'), head, [{ name: 'padded', type: 'file', data: 'x', pax: { comment: 'c'.repeat(100_000) } }]);
+  await assertRefused(t, s.at('b.tar'), s.keys.ecdsa.pub, 'BUNDLE_ENTRY_TYPE_UNSUPPORTED', { message: /record larger than/ });
+});
+
 test('BUNDLE_ENTRY_MISMATCH: a directory where the manifest lists a file', async (t) => {
   const s = await scene(t);
   const head = await s.head(s.manifest());
