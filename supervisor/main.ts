@@ -118,7 +118,7 @@ function reload(file: string, old: SupervisorSettings, logger: Logger, paths: De
 function reboot(argv: string[], logger: Logger): Promise<void> {
   const [cmd, ...args] = argv;
   if (!cmd) return Promise.reject(new Error('empty reboot command'));
-  logger.warn({ event: 'reboot-running', argv }, 'running the reboot command');
+  logger.warn({ event: 'reboot-requested', argv }, 'running the reboot command');
   const child = spawn(cmd, args, { detached: true, stdio: 'ignore' });
   return new Promise((resolve, reject) => {
     child.once('error', (err) => {

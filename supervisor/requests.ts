@@ -81,7 +81,7 @@ export async function handleRequest(ctx: RequestContext, req: Exclude<Request, {
 async function reboot(sup: Supervisor, jobId: string | null): Promise<Results['reboot']> {
   if (sup.state.trial) throw new CodedError('TRIAL_IN_PROGRESS', 'a reboot now would count a trial attempt; wait for the verdict');
   const argv = sup.d.settings().rebootCommand;
-  sup.d.logger.warn({ event: 'reboot-requested', jobId, argv }, 'reboot requested: stopping the app');
+  sup.d.logger.warn({ event: 'reboot-request-received', jobId, argv }, 'reboot requested: stopping the app');
   await sup.d.app.stop();
   sup.emit({ type: 'reboot', jobId, at: sup.d.clock.now() });
   try {

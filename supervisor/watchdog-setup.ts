@@ -13,7 +13,8 @@ import type { Logger } from '../common/log.ts';
 import type { Watchdog, WatchdogInfo } from './ports.ts';
 import type { WatchdogSettings } from './config.ts';
 import type { WatchdogStatus } from './ipc/protocol.ts';
-import { createLinuxWatchdog, createPetLoop, createRecordingWatchdog, type PetLoop } from './watchdog/index.ts';
+import { createPetLoop, type PetLoop } from './watchdog/pet-loop.ts';
+import { createRecordingWatchdog } from './watchdog/recording.ts';
 
 export interface WatchdogHandle {
   status(): WatchdogStatus;
@@ -47,7 +48,7 @@ function journaled(inner: Watchdog, file: string, clock: Clock): Watchdog {
   };
 }
 
-function choose(s: WatchdogSettings, clock: Clock, logger: Logger): Watchdog | null {
+async function choose(s: WatchdogSettings, clock: Clock, logger: Logger): Promise<Watchdog | null> {
   if (s.device === 'none') return null;
   if (s.device === 'recording') {
     const double = createRecordingWatchdog(clock, { bootStatus: s.recordBootStatus, identity: 'Recording Watchdog' });
@@ -57,12 +58,14 @@ function choose(s: WatchdogSettings, clock: Clock, logger: Logger): Watchdog | n
     logger.warn({ event: 'watchdog-absent', device: s.device }, 'no watchdog device; running without one');
     return null;
   }
+  // koffi (~10 MiB resident) is loaded only for a real device.
+  const { createLinuxWatchdog } = await import('./watchdog/linux.ts');
   return createLinuxWatchdog(s.device);
 }
 
 /** Opens the configured watchdog and starts petting it; never throws for a missing or busy device. */
 export async function setupWatchdog(s: WatchdogSettings, clock: Clock, logger: Logger): Promise<WatchdogHandle> {
-  let device = choose(s, clock, logger);
+  let device = await choose(s, clock, logger);
   let info: WatchdogInfo | null = null;
   if (device) {
     try {

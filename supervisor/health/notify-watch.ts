@@ -5,7 +5,16 @@ import type { Clock } from '../../common/clock.ts';
 import { messageOf } from '../../common/errors.ts';
 import type { Logger } from '../../common/log.ts';
 import type { ProbeSink } from './monitor.ts';
-import { listenNotify, type NotifyMessage } from './notify-socket.ts';
+import type { NotifyMessage } from './notify-socket.ts';
+
+// The notify socket needs koffi (~10 MiB resident): loaded only once an app uses the check.
+let socketModule: Promise<typeof import('./notify-socket.ts')> | null = null;
+
+/** Loads the notify socket support; awaited before such an app starts, so binding is immediate. */
+export function preloadNotify(): Promise<unknown> {
+  socketModule ??= import('./notify-socket.ts');
+  return socketModule;
+}
 
 export interface NotifyWatchOptions {
   path: string | undefined;
@@ -35,12 +44,10 @@ export function startNotifyWatch(options: NotifyWatchOptions): void {
       if (ready) sink.result('notify', { ok: true });
     }
   };
-  try {
-    listenNotify(path, clock, signal, onMessage);
-  } catch (err) {
-    sink.fail('HEALTH_NOTIFY_TIMEOUT', messageOf(err));
-    return;
-  }
+  socketModule ??= import('./notify-socket.ts');
+  socketModule.then(({ listenNotify }) => {
+    if (!signal.aborted) listenNotify(path, clock, signal, onMessage);
+  }).catch((err: unknown) => sink.fail('HEALTH_NOTIFY_TIMEOUT', messageOf(err)));
   const watchdogSec = options.watchdogSec;
   if (watchdogSec === undefined || watchdogSec <= 0) return;
   const limitMs = watchdogSec * 1000;

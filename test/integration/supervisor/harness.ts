@@ -78,6 +78,8 @@ export interface AppChoice {
   port: number;
   env?: Record<string, string>;
   health?: HealthSpec;
+  /** `entrypoint.user` of the manifest. */
+  user?: string;
   /** Break the manifest (slot-ready must refuse it). */
   corrupt?: boolean;
 }
@@ -93,7 +95,7 @@ export function fillSlot(paths: DevicePaths, slot: SlotName, app: AppChoice): vo
   }
   const manifest: Manifest = {
     format: 1, name: 'fixture', version: app.version, compatible: [], createdAt: new Date(0).toISOString(), files,
-    entrypoint: { command: [process.execPath, app.fixture], env: { PORT: String(app.port), APP_VERSION: app.version, ...app.env } },
+    entrypoint: { command: [process.execPath, app.fixture], env: { PORT: String(app.port), APP_VERSION: app.version, ...app.env }, ...(app.user === undefined ? {} : { user: app.user }) },
     health: { http: { url: `http://127.0.0.1:${app.port}/health`, intervalMs: 100, timeoutMs: 500, failureThreshold: 2 }, ...app.health },
   };
   writeFileSync(join(dir, 'manifest.json'), app.corrupt ? '{"format":1,"name":' : `${JSON.stringify(manifest, null, 2)}\n`);
