@@ -15,6 +15,8 @@ const WDIOF_CARDRESET = 0x20;
 const DRIVER = `node ${GUEST_TWINSLOT}/test/system/guest/slot-driver.ts`;
 const config = {
   supervisor: { watchdog: { device: '/dev/watchdog', timeoutSeconds: TIMEOUT_S }, trial: { attempts: 2 }, rebootCommand: ['/sbin/reboot'] },
+  // The rig's root disk has no twinslot-app user (install.sh makes it); any unprivileged user will do.
+  app: { user: 'nobody' },
 };
 
 async function driver(vm: Vm, args: string): Promise<StatusReport> {
@@ -45,7 +47,7 @@ test('frozen supervisor during a trial: watchdog resets count attempts, then rol
   // v1 committed in slot a (short probation), then v2 on trial in slot b (long probation).
   assert.equal((await driver(vm, 'install 1.0.0 2') as unknown as { slot: string }).slot, 'a');
   await driver(vm, 'activate a job-1');
-  const idle = await driver(vm, 'wait-idle');
+  const idle = await driver(vm, 'wait-committed job-1');
   assert.equal(idle.committed, 'a');
   assert.equal((await driver(vm, 'install 2.0.0 3600') as unknown as { slot: string }).slot, 'b');
   await driver(vm, 'activate b job-2');
@@ -66,7 +68,7 @@ test('frozen supervisor during a trial: watchdog resets count attempts, then rol
   // Frozen in the last attempt: reset, attempts exhausted → rollback to v1 in slot a.
   const reset2 = await freezeSupervisor(vm);
   t.diagnostic(`second freeze: WATCHDOG event ${reset2.latencyS.toFixed(1)} s after SIGSTOP`);
-  const after = await driver(vm, 'wait-idle');
+  const after = await driver(vm, 'wait-rolled-back job-2');
   assert.equal(after.committed, 'a');
   assert.equal(after.current, 'a');
   assert.equal(after.app?.slot, 'a');

@@ -1,5 +1,5 @@
 // The rig itself: the VM boots the Debian kernel with the watchdog loaded, runs Node 24,
-// reaches the host's loopback only through guestfwd, and its disks keep what was synced
+// reaches the host's loopback only through guestfwd (also mirrored on its own loopback), and its disks keep what was synced
 // across a reset and across a power cut (QEMU killed and started again).
 
 import { test } from 'node:test';
@@ -20,6 +20,7 @@ test('rig smoke: boots with the watchdog, runs Node 24, keeps its disks across r
   const vm = await startTestVm(t, {
     data: { 'etc/twinslot/config.json': '{"device":{"thingName":"vm-1"}}\n' },
     forwards: [{ guestPort: 8883, hostPort }],
+    loopback: [hostPort],
   });
   const first = vm.boots[0];
   assert.ok(first);
@@ -32,6 +33,8 @@ test('rig smoke: boots with the watchdog, runs Node 24, keeps its disks across r
   assert.match(await vm.sh('node -e "console.log(process.version)"'), /^v24\./);
   assert.equal((await vm.readFile('/etc/twinslot/config.json')).toString(), '{"device":{"thingName":"vm-1"}}\n');
   assert.equal(await vm.sh('echo ping | nc 10.0.2.100 8883'), 'pong from host\n');
+  // The same host port at the guest's own loopback, twice (one relay per connection).
+  for (let i = 0; i < 2; i++) assert.equal(await vm.sh(`echo ping | nc 127.0.0.1 ${hostPort}`), 'pong from host\n');
 
   // A synced file survives a hard reset; the guest comes back with a new boot id.
   await vm.writeFile('/var/lib/twinslot/persist.txt', 'kept\n');

@@ -3,7 +3,8 @@
 //   install VERSION PROBATION_S   prepare-slot, write a manifest (app: /bin/sleep), slot-ready
 //   activate SLOT JOB_ID          start a trial of SLOT
 //   wait-running SLOT             until SLOT's app runs in a trial; prints the status
-//   wait-idle                     until no trial is under way; prints the status
+//   wait-committed JOB_ID         until JOB_ID committed and the app runs; prints the status
+//   wait-rolled-back JOB_ID       until JOB_ID rolled back and the app runs; prints the status
 // Every command prints one JSON line.
 
 import { join } from 'node:path';
@@ -59,12 +60,19 @@ async function waitFor(done: (s: StatusReport) => boolean, lost: (s: StatusRepor
   }
 }
 
+// The job's outcome `kind` with the app running again; the other outcome ends the wait at once.
+function waitOutcome(jobId: string, kind: 'committed' | 'rolled-back'): Promise<StatusReport> {
+  const outcome = (s: StatusReport): string | undefined => (s.lastOutcome?.jobId === jobId && s.trial === null ? s.lastOutcome.kind : undefined);
+  return waitFor((s) => outcome(s) === kind && typeof s.app?.pid === 'number', (s) => outcome(s) !== undefined && outcome(s) !== kind);
+}
+
 const result = await (() => {
   switch (command) {
     case 'install': return install(arg1, Number(arg2));
     case 'activate': return activate(arg1 as SlotName, arg2);
     case 'wait-running': return waitFor((s) => s.trial?.slot === arg1 && s.trial.phase === 'running' && s.app?.slot === arg1 && s.app.pid !== null, (s) => s.trial === null);
-    case 'wait-idle': return waitFor((s) => s.trial === null && s.app?.pid !== null && s.app?.pid !== undefined);
+    case 'wait-committed': return waitOutcome(arg1, 'committed');
+    case 'wait-rolled-back': return waitOutcome(arg1, 'rolled-back');
     case undefined:
     default: throw new Error(`unknown command ${command ?? '(none)'}; see the header of slot-driver.ts`);
   }

@@ -67,6 +67,13 @@ if payload=$(disk payload); then mount -t ext4 -o ro,noload "$payload" /payload;
 ip link set lo up
 ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0 && ip route add default via 10.0.2.2
 echo "${HOST_ALIAS} host.rig" >>/etc/hosts
+# Host loopback ports mirrored on the guest's loopback (TestVmOptions.loopback): a persistent
+# busybox nc server per port, each connection relayed to the guestfwd address of the same port.
+if [ -f /data/rig/loopback ]; then
+  for port in $(cat /data/rig/loopback); do
+    nc -ll -p "$port" -e nc ${HOST_ALIAS} "$port" </dev/null >/dev/null 2>&1 &
+  done
+fi
 echo "twinslot-rig: booted boot_id=$(cat /proc/sys/kernel/random/boot_id) watchdog_bootstatus=$(cat /sys/class/watchdog/watchdog0/bootstatus 2>/dev/null || echo none) uptime=$(cut -d' ' -f1 /proc/uptime)s"
 `;
 

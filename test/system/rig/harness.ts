@@ -24,6 +24,11 @@ export interface TestVmOptions {
   /** A read-only ext4 image mounted at /payload (its boot.sh, if any, runs at every boot). */
   payloadImage?: string;
   forwards?: Forward[];
+  /**
+   * Host loopback ports the guest reaches at the same 127.0.0.1:<port>: endpoints, presigned
+   * URLs and TLS certificates made for the host's loopback then work unchanged in the VM.
+   */
+  loopback?: number[];
   memoryMb?: number;
   watchdogAction?: WatchdogAction;
   /** Guest files whose tail is printed with the serial console when the test fails. */
@@ -48,7 +53,12 @@ export async function startTestVm(t: Context, options: TestVmOptions = {}): Prom
   const dataTree = join(runDir, 'data-tree');
   await mkdir(join(dataTree, 'etc/twinslot'), { recursive: true });
   await mkdir(join(dataTree, 'var/lib/twinslot'), { recursive: true });
-  const files = { ...options.data, ...(options.bootScript ? { 'rig/boot.sh': options.bootScript } : {}) };
+  const loopback = options.loopback ?? [];
+  const files = {
+    ...options.data,
+    ...(options.bootScript ? { 'rig/boot.sh': options.bootScript } : {}),
+    ...(loopback.length ? { 'rig/loopback': `${loopback.join('\n')}\n` } : {}),
+  };
   for (const [path, content] of Object.entries(files)) {
     await mkdir(dirname(join(dataTree, path)), { recursive: true });
     await writeFile(join(dataTree, path), content);
@@ -61,7 +71,7 @@ export async function startTestVm(t: Context, options: TestVmOptions = {}): Prom
     consoleLog: join(runDir, 'console.log'),
     qmpSocket: join(sockDir, 'qmp'),
     controlSocket: join(sockDir, 'ctl'),
-    forwards: options.forwards ?? [],
+    forwards: [...(options.forwards ?? []), ...loopback.map((port) => ({ guestPort: port, hostPort: port }))],
     relay: images.busybox,
     memoryMb: options.memoryMb ?? 768,
     watchdogAction: options.watchdogAction ?? 'reset',
