@@ -9,7 +9,7 @@
 // - The result is returned only after size and sha256 match the job document; a mismatch
 //   deletes the partial file so the next attempt cannot reuse bad bytes.
 
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
@@ -56,6 +56,9 @@ export interface DownloadResult {
 
 interface Meta { etag: string | null; url: string }
 
+/** SHA-256 of the partial file's first `covered` bytes, kept while bytes are appended. */
+interface RunningHash { hash: Hash; covered: number }
+
 const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
 
 /** Downloads `req.url` into `req.partPath` until it is complete and verified. */
@@ -68,13 +71,14 @@ export async function download(req: DownloadRequest, s: DownloadSettings): Promi
   let refreshes = 0;
   let freshRetry = true;
   const resumedFrom = await sizeOf(req.partPath);
+  const running: RunningHash = { hash: createHash('sha256'), covered: 0 };
   for (;;) {
     req.signal.throwIfAborted();
     attempts += 1;
     const before = fetched;
     try {
-      fetched += await attempt(req, url, s);
-      await verify(req);
+      fetched += await attempt(req, url, s, running);
+      await verify(req, running);
       return { path: req.partPath, bytesFetched: fetched, attempts, resumedFrom };
     } catch (err) {
       req.signal.throwIfAborted();
@@ -101,7 +105,7 @@ export async function download(req: DownloadRequest, s: DownloadSettings): Promi
 }
 
 // One request: resume when there is a partial file, append the body; returns body bytes.
-async function attempt(req: DownloadRequest, url: string, s: DownloadSettings): Promise<number> {
+async function attempt(req: DownloadRequest, url: string, s: DownloadSettings, running: RunningHash): Promise<number> {
   const have = await sizeOf(req.partPath);
   const meta = await readMeta(req.partPath);
   if (have >= req.size && have > 0) return 0;
@@ -113,7 +117,21 @@ async function attempt(req: DownloadRequest, url: string, s: DownloadSettings): 
   const res = await httpGet(url, { headers, ca: s.ca, allowHttp: s.allowHttp, connectTimeoutMs: s.connectTimeoutMs, idleTimeoutMs: s.idleTimeoutMs, signal: req.signal });
   const start = startOffset(res, have, req.size);
   await writeFileAtomic(`${req.partPath}.meta.json`, JSON.stringify({ etag: headerOf(res, 'etag'), url: redact(url) } satisfies Meta));
-  return appendBody(res, req, start);
+  await catchUp(req, running, start);
+  return appendBody(res, req, start, running);
+}
+
+// Brings the running hash to `start` bytes: reset for a restart at 0, or hash the bytes a
+// previous run left (once) before appending to them.
+async function catchUp(req: DownloadRequest, running: RunningHash, start: number): Promise<void> {
+  if (running.covered === start) return;
+  running.hash = createHash('sha256');
+  running.covered = 0;
+  if (start === 0) return;
+  for await (const chunk of createReadStream(req.partPath, { start: 0, end: start - 1, signal: req.signal })) {
+    running.hash.update(chunk as Buffer);
+    running.covered += (chunk as Buffer).length;
+  }
 }
 
 // Where the body goes in the file, from the status line; throws for statuses with no body to keep.
@@ -137,7 +155,7 @@ function discard(res: IncomingMessage, err: CodedError): never {
   throw err;
 }
 
-async function appendBody(res: IncomingMessage, req: DownloadRequest, start: number): Promise<number> {
+async function appendBody(res: IncomingMessage, req: DownloadRequest, start: number, running: RunningHash): Promise<number> {
   let bytes = 0;
   let total = start;
   const count = new Transform({
@@ -145,6 +163,8 @@ async function appendBody(res: IncomingMessage, req: DownloadRequest, start: num
       bytes += chunk.length;
       total += chunk.length;
       if (total > req.size) return done(new CodedError('SIZE_MISMATCH', `bundle is larger than the document's ${req.size} bytes`));
+      running.hash.update(chunk);
+      running.covered += chunk.length;
       req.onProgress?.(total);
       done(null, chunk);
     },
@@ -152,6 +172,8 @@ async function appendBody(res: IncomingMessage, req: DownloadRequest, start: num
   try {
     await pipeline(res, count, createWriteStream(req.partPath, { flags: start === 0 ? 'w' : 'r+', start }), { signal: req.signal });
   } catch (err) {
+    // Bytes hashed but maybe not written: the next attempt re-reads what is on disk.
+    running.covered = -1;
     if (err instanceof CodedError && err.code === 'SIZE_MISMATCH') await discardPartial(req.partPath);
     if (err instanceof CodedError) throw err;
     throw new CodedError('DOWNLOAD_PARTIAL', `transfer interrupted at ${total} bytes: ${messageOf(err)}`, { bytes, retry: true }, { cause: err });
@@ -159,12 +181,18 @@ async function appendBody(res: IncomingMessage, req: DownloadRequest, start: num
   return bytes;
 }
 
-async function verify(req: DownloadRequest): Promise<void> {
+async function verify(req: DownloadRequest, running: RunningHash): Promise<void> {
   const size = await sizeOf(req.partPath);
   if (size < req.size) throw new CodedError('DOWNLOAD_PARTIAL', `have ${size} of ${req.size} bytes`, { bytes: 0, retry: true });
-  const hash = createHash('sha256');
-  await pipeline(createReadStream(req.partPath), hash, { signal: req.signal });
-  const digest = hash.digest('hex');
+  let digest: string;
+  if (running.covered === size) {
+    digest = running.hash.digest('hex');
+  } else {
+    const hash = createHash('sha256');
+    await pipeline(createReadStream(req.partPath), hash, { signal: req.signal });
+    digest = hash.digest('hex');
+  }
+  running.covered = -1;
   if (size !== req.size || digest !== req.sha256) {
     await discardPartial(req.partPath);
     const code = size !== req.size ? 'SIZE_MISMATCH' : 'CHECKSUM_MISMATCH';
