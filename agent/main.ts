@@ -88,6 +88,8 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
         () => {
           log.info({ event: 'agent-stopped' }, 'agent stopped');
           resolve(0);
+          // A closed Mqtt5Client keeps the event loop referenced (aws-crt-nodejs #600; agent/README.md).
+          setImmediate(() => process.exit(0));
         },
         (err: unknown) => {
           log.error({ event: 'agent-stop-failed', err: messageOf(err) }, 'stop failed');
