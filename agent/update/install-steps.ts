@@ -89,7 +89,7 @@ export async function installStep(entry: JournalEntry, ctx: StepContext, signal:
 
 /** activate: from here on the supervisor owns the outcome. */
 export async function activateStep(entry: JournalEntry, ctx: StepContext, slot: SlotName): Promise<StepEvent> {
-  await ctx.supervisor.activate(slot, entry.jobId, false);
+  await ctx.supervisor.activate(slot, entry.jobId, false, installDoc(entry).health);
   return { type: 'activated' };
 }
 

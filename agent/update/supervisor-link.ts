@@ -7,6 +7,7 @@ import { connectSupervisor, type SupervisorClient } from '../../supervisor/ipc/c
 import { CodedError, messageOf } from '../../common/errors.ts';
 import type { Clock } from '../../common/clock.ts';
 import type { Logger } from '../../common/log.ts';
+import type { HealthSpec } from '../../bundle/manifest-types.ts';
 import type { SlotName } from '../../slots/paths.ts';
 import type { SupervisorEvent, SupervisorPort } from './supervisor-port.ts';
 
@@ -28,8 +29,8 @@ export class SupervisorLink implements SupervisorPort {
   status = async (): Promise<Awaited<ReturnType<SupervisorPort['status']>>> => (await this.#live()).request('status');
   prepareSlot = async (): Promise<Awaited<ReturnType<SupervisorPort['prepareSlot']>>> => (await this.#live()).request('prepare-slot');
   slotReady = async (slot: SlotName): Promise<Awaited<ReturnType<SupervisorPort['slotReady']>>> => (await this.#live()).request('slot-ready', { slot });
-  activate = async (slot: SlotName, jobId: string, reboot: boolean): Promise<Awaited<ReturnType<SupervisorPort['activate']>>> =>
-    (await this.#live()).request('activate', { slot, jobId, ...(reboot ? { reboot } : {}) });
+  activate = async (slot: SlotName, jobId: string, reboot: boolean, health?: HealthSpec): Promise<Awaited<ReturnType<SupervisorPort['activate']>>> =>
+    (await this.#live()).request('activate', { slot, jobId, ...(reboot ? { reboot } : {}), ...(health === undefined ? {} : { health }) });
   rollback = async (jobId: string): Promise<Awaited<ReturnType<SupervisorPort['rollback']>>> => (await this.#live()).request('rollback', { jobId });
   restartApp = async (): Promise<Awaited<ReturnType<SupervisorPort['restartApp']>>> => (await this.#live()).request('restart-app');
 

@@ -1,6 +1,7 @@
 // What the agent needs from the supervisor, as a port over its IPC (supervisor/ipc). main.ts
 // adapts the supervisor's typed client to it; tests of the pure parts need nothing else.
 
+import type { HealthSpec } from '../../bundle/manifest-types.ts';
 import type { SlotName } from '../../slots/paths.ts';
 import type { Results, StatusReport, SupervisorEvent } from '../../supervisor/ipc/protocol.ts';
 
@@ -11,7 +12,8 @@ export interface SupervisorPort {
   /** Empties the inactive slot and marks it `installing`. */
   prepareSlot(): Promise<Results['prepare-slot']>;
   slotReady(slot: SlotName): Promise<Results['slot-ready']>;
-  activate(slot: SlotName, jobId: string, reboot: boolean): Promise<Results['activate']>;
+  /** `health` overrides the device's health settings for this trial (from the job document). */
+  activate(slot: SlotName, jobId: string, reboot: boolean, health?: HealthSpec): Promise<Results['activate']>;
   rollback(jobId: string): Promise<Results['rollback']>;
   restartApp(): Promise<Results['restart-app']>;
   /** Trial outcomes and other events; returns the unsubscribe function. */

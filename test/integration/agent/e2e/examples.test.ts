@@ -26,6 +26,11 @@ test('every example job document runs end to end', { timeout: 300_000 }, async (
   };
   const install = async (name: string): Promise<string> => {
     const doc = example(name);
+    // The example's probe points at its own app's port (here the fixture app's), and its
+    // two minutes of probation are cut to one second.
+    const health = doc['health'] as { http?: { url: string }; probationSeconds?: number } | undefined;
+    if (health?.http) health.http.url = `http://127.0.0.1:${rig.appPort}/health`;
+    if (health?.probationSeconds !== undefined) health.probationSeconds = 1;
     const version = String(doc['version']);
     const b = await rig.bundle(version, { name: `demo-${version}.tar` });
     const details = await run(name.replace('.json', ''), { ...doc, app: 'fixture', bundle: { url: b.url, sha256: b.sha256, size: b.size } });

@@ -31,3 +31,16 @@ test('a bad update rolls back and ends FAILED with HEALTH_CHECK_FAILED', { timeo
   assert.ok((details['message'] ?? '').length > 0);
   await waitForVersion(rig.appPort, '1.0.0');
 });
+
+test('health overrides in the document apply to the trial', { timeout: 240_000 }, async (t) => {
+  const rig = await startRig(t);
+  const bundle = await rig.bundle('1.3.0');
+  await rig.startAgent();
+  // The bundle's own probe would pass; the document adds a command probe that always fails.
+  const health = { startTimeoutSeconds: 3, command: { argv: ['sh', '-c', 'exit 1'], intervalMs: 100, timeoutMs: 1000, failureThreshold: 2 } };
+  rig.createJob('override-1', installDoc(bundle, { health }));
+  const final = await rig.finalOf('override-1');
+  assert.equal(final['status'], 'FAILED', JSON.stringify(final));
+  assert.equal(detailsOf(final)['reason'], 'HEALTH_CHECK_FAILED');
+  await waitForVersion(rig.appPort, '1.0.0');
+});
