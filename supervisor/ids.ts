@@ -1,27 +1,65 @@
-// User and group ids by name through NSS (getent), for the slot owner and the socket group.
+// User and group ids by name, for the slot owner, the socket group and the app user. Through NSS
+// (getent) where it exists; on images without getent (busybox-only), from /etc/passwd and
+// /etc/group directly. Always the real system's /etc, never the device root's: the app runner
+// starts the app as a user of the real system.
 
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { execa } from 'execa';
-import { CodedError } from '../common/errors.ts';
+import { CodedError, isErrno } from '../common/errors.ts';
 
-async function getent(db: 'passwd' | 'group', name: string): Promise<string[]> {
-  const result = await execa('getent', [db, name], { reject: false });
-  return result.exitCode === 0 ? String(result.stdout).trim().split(':') : [];
+type Db = 'passwd' | 'group';
+
+export interface IdLookupOptions {
+  /** The getent command (tests name a missing one). */
+  getent?: string;
+  /** Where passwd and group are read when getent is missing. */
+  etcDir?: string;
+}
+
+/** The fields of the first line of a passwd or group file whose name is `name`, or [] when none is. */
+export function findNssEntry(text: string, name: string): string[] {
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/\r$/, '');
+    if (line === '' || line.startsWith('#') || line.startsWith('+') || line.startsWith('-')) continue; // comments, NIS compat lines
+    const fields = line.split(':');
+    if (fields[0] === name) return fields;
+  }
+  return [];
+}
+
+async function lookup(db: Db, name: string, opts: IdLookupOptions): Promise<string[]> {
+  const result = await execa(opts.getent ?? 'getent', [db, name], { reject: false });
+  if (result.exitCode === 0) return String(result.stdout).trim().split(':');
+  if (result.code !== 'ENOENT') return []; // getent ran: 2 is "not found"
+  const file = join(opts.etcDir ?? '/etc', db);
+  try {
+    return findNssEntry(await readFile(file, 'utf8'), name);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return [];
+    throw err;
+  }
 }
 
 /** uid and primary gid of user `name`; USER_UNKNOWN when the system does not know it. */
-export async function userIds(name: string): Promise<{ uid: number; gid: number }> {
-  const f = await getent('passwd', name); // name:password:uid:gid:gecos:home:shell
-  const uid = Number(f[2]);
-  const gid = Number(f[3]);
-  if (f.length < 7 || !Number.isInteger(uid) || !Number.isInteger(gid)) throw new CodedError('USER_UNKNOWN', `no such user: ${name}`);
+export async function userIds(name: string, opts: IdLookupOptions = {}): Promise<{ uid: number; gid: number }> {
+  const f = await lookup('passwd', name, opts); // name:password:uid:gid:gecos:home:shell
+  const uid = parseId(f[2]);
+  const gid = parseId(f[3]);
+  if (f.length < 7 || uid === null || gid === null) throw new CodedError('USER_UNKNOWN', `no such user: ${name}`);
   return { uid, gid };
 }
 
 /** gid of group `name`, or the number itself; GROUP_UNKNOWN otherwise. */
-export async function groupId(name: string): Promise<number> {
+export async function groupId(name: string, opts: IdLookupOptions = {}): Promise<number> {
   if (/^\d+$/.test(name)) return Number(name);
-  const f = await getent('group', name); // name:password:gid:members
-  const gid = Number(f[2]);
-  if (f.length < 3 || !Number.isInteger(gid)) throw new CodedError('GROUP_UNKNOWN', `no such group: ${name}`);
+  const f = await lookup('group', name, opts); // name:password:gid:members
+  const gid = parseId(f[2]);
+  if (f.length < 3 || gid === null) throw new CodedError('GROUP_UNKNOWN', `no such group: ${name}`);
   return gid;
+}
+
+// A decimal id; an empty field (Number('') is 0) is not one.
+function parseId(field: string | undefined): number | null {
+  return field !== undefined && /^\d+$/.test(field) ? Number(field) : null;
 }

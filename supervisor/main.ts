@@ -4,6 +4,9 @@
 // INVARIANTS
 // - The watchdog is opened and petted before the app starts and magic-closed only after the
 //   app has stopped on SIGTERM/SIGINT; any other end (crash, SIGKILL) leaves it armed.
+// - Once it is open, no failure leaves a process that pets: a failed start, an uncaught error
+//   or a failed stop ends the pets, closes it armed, releases what was made and exits non-zero
+//   (lifecycle.ts).
 // - The IPC socket opens only once the persisted state has been resumed.
 
 import { spawn } from 'node:child_process';
@@ -26,14 +29,24 @@ import { startMetricsServer } from './metrics.ts';
 import { handleRequest } from './requests.ts';
 import { createAppRunner } from './runner/index.ts';
 import { buildStatus } from './status.ts';
-import { setupWatchdog } from './watchdog-setup.ts';
+import { setupWatchdog, type WatchdogHandle } from './watchdog-setup.ts';
+import { Lifecycle } from './lifecycle.ts';
+
+// Margin over the app's stop timeout for releasing everything after a failure.
+const RELEASE_MARGIN_MS = 2000;
+// After a failure, how long the process may take to exit by itself before it is forced to.
+const EXIT_GRACE_MS = 2000;
 
 export interface SupervisorOptions {
   configPath: string;
   root: string;
 }
 
-/** Runs the supervisor until SIGTERM/SIGINT; resolves with the exit code. */
+/**
+ * Runs the supervisor until SIGTERM/SIGINT; resolves with the exit code. A failure after the
+ * watchdog opened (start-up, uncaught error) rejects after stopping the pets (device left armed)
+ * and releasing what was made.
+ */
 export async function runSupervisor(opts: SupervisorOptions): Promise<number> {
   const paths = devicePaths(opts.root);
   let settings = loadSupervisorConfig(opts.configPath);
@@ -44,43 +57,34 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<number> {
   logger.info({ event: 'supervisor-starting', pid: process.pid, root: paths.root, bootId }, 'supervisor starting');
 
   const watchdog = await setupWatchdog(settings.watchdog, clock, logger);
-  const runner = createAppRunner({ logger, clock, stopTimeoutMs: settings.stopTimeoutMs, backoff: settings.backoff, crashLoop: settings.crashLoop });
-  const notifySocket = paths.notifySocket;
-  const health = createHealthMonitor({ logger, clock, runner, notifySocketPath: notifySocket, cwd: paths.current });
-  const store = new SlotStore(paths, logger);
-  const isRoot = process.getuid?.() === 0;
-  const userPolicy = (): AppUserPolicy => ({ appUser: settings.appUser, allowRootApps: settings.allowRootApps });
-  const app = new AppControl({ paths, runner, health, clock, logger, bootId, notifySocket, deviceHealth: () => settings.health, userPolicy, isRoot });
-  const sup = new Supervisor({ store, app, runner, health, clock, logger, bootId, settings: () => settings, reboot: (argv) => reboot(argv, logger) });
-
-  const status = (): StatusReport => {
-    const wd = watchdog.stats();
-    return buildStatus({
-      paths, state: sup.state, loadSource: sup.loadSource, current: store.readCurrent(), bootId, running: true, pid: process.pid,
-      app: app.report(), watchdog: watchdog.status(), counters: { ...sup.counters, pets: wd.pets, petsSkipped: wd.skipped }, powerFail: sup.powerFail,
-    });
-  };
-  await sup.start();
-  const ipc = await startIpcServer({
-    path: paths.supervisorSocket, gid: settings.socketGroup ? await groupId(settings.socketGroup) : null, logger,
-    handlers: { handle: (req) => handleRequest({ sup, status, isRoot }, req), subscribe: (l) => sup.on(l) },
+  const life = new Lifecycle({
+    watchdog, logger, releaseTimeoutMs: settings.stopTimeoutMs + RELEASE_MARGIN_MS, exitGraceMs: EXIT_GRACE_MS,
+    exit: (code) => process.exit(code), // only when something untracked still holds the event loop
   });
-  const metrics = settings.metricsPort === null ? null : await startMetricsServer(settings.metricsPort, status);
-  if (metrics) logger.info({ event: 'metrics-listening', port: metrics.port }, 'Prometheus metrics on 127.0.0.1');
+  life.watch(process);
+  let parts: Started;
+  try {
+    parts = await startParts({ paths, settings: () => settings, logger, bootId, watchdog, life });
+  } catch (err) {
+    await life.fail(err, 'start');
+    throw err;
+  }
+  const { sup, ipc, metrics } = parts;
   logger.info({ event: 'supervisor-started', socket: paths.supervisorSocket }, 'supervisor running');
 
-  return new Promise<number>((resolve) => {
+  return new Promise<number>((resolve, reject) => {
     let stopping = false;
+    life.onFatal((err) => {
+      stopping = true;
+      reject(err instanceof Error ? err : new Error(messageOf(err)));
+    });
     const stop = (signal: string): void => {
       if (stopping) return;
       stopping = true;
       logger.info({ event: 'supervisor-stopping', signal }, 'stopping');
       shutdown(sup, ipc, metrics, watchdog, logger).then(
         () => resolve(0),
-        (err: unknown) => {
-          logger.error({ event: 'supervisor-stop-failed', err: messageOf(err) }, 'stop failed');
-          resolve(1);
-        },
+        (err: unknown) => void life.fail(err, 'stop').then(() => resolve(1)),
       );
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
@@ -89,6 +93,59 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<number> {
       settings = reload(opts.configPath, settings, logger, paths);
     });
   });
+}
+
+interface Started {
+  sup: Supervisor;
+  ipc: { close(): Promise<void> };
+  metrics: { close(): Promise<void> } | null;
+}
+
+interface PartsInput {
+  paths: DevicePaths;
+  settings: () => SupervisorSettings;
+  logger: Logger;
+  bootId: string;
+  watchdog: WatchdogHandle;
+  life: Lifecycle;
+}
+
+// Builds and starts the runner, health monitor, store, restart table, IPC and metrics, in that
+// order; each part is held by `life` as soon as it exists, so a failure releases it.
+async function startParts({ paths, settings, logger, bootId, watchdog, life }: PartsInput): Promise<Started> {
+  const clock = systemClock;
+  const s = settings();
+  const runner = createAppRunner({ logger, clock, stopTimeoutMs: s.stopTimeoutMs, backoff: s.backoff, crashLoop: s.crashLoop });
+  const notifySocket = paths.notifySocket;
+  const health = createHealthMonitor({ logger, clock, runner, notifySocketPath: notifySocket, cwd: paths.current });
+  const store = new SlotStore(paths, logger);
+  const isRoot = process.getuid?.() === 0;
+  const userPolicy = (): AppUserPolicy => ({ appUser: settings().appUser, allowRootApps: settings().allowRootApps });
+  const app = new AppControl({ paths, runner, health, clock, logger, bootId, notifySocket, deviceHealth: () => settings().health, userPolicy, isRoot });
+  const sup = new Supervisor({ store, app, runner, health, clock, logger, bootId, settings, reboot: (argv) => reboot(argv, logger) });
+
+  const status = (): StatusReport => {
+    const wd = watchdog.stats();
+    return buildStatus({
+      paths, state: sup.state, loadSource: sup.loadSource, current: store.readCurrent(), bootId, running: true, pid: process.pid,
+      app: app.report(), watchdog: watchdog.status(), counters: { ...sup.counters, pets: wd.pets, petsSkipped: wd.skipped }, powerFail: sup.powerFail,
+    });
+  };
+  // The socket's group is resolved before anything starts: a bad one must not start the app.
+  const gid = s.socketGroup ? await groupId(s.socketGroup) : null;
+  life.hold('app', () => sup.stop());
+  await sup.start();
+  const ipc = await startIpcServer({
+    path: paths.supervisorSocket, gid, logger,
+    handlers: { handle: (req) => handleRequest({ sup, status, isRoot }, req), subscribe: (l) => sup.on(l) },
+  });
+  life.hold('ipc', () => ipc.close());
+  const metrics = s.metricsPort === null ? null : await startMetricsServer(s.metricsPort, status);
+  if (metrics) {
+    life.hold('metrics', () => metrics.close());
+    logger.info({ event: 'metrics-listening', port: metrics.port }, 'Prometheus metrics on 127.0.0.1');
+  }
+  return { sup, ipc, metrics };
 }
 
 async function shutdown(sup: Supervisor, ipc: { close(): Promise<void> }, metrics: { close(): Promise<void> } | null, watchdog: { stopMagic(): void }, logger: Logger): Promise<void> {

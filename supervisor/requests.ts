@@ -7,6 +7,7 @@ import type { Method, Request, Results } from './ipc/protocol.ts';
 import type { Supervisor } from './core.ts';
 import type { TrialEvent } from './trial/machine.ts';
 import { emptySlot, readSlotManifest } from './slot-ops.ts';
+import { syncTree } from './slot-sync.ts';
 
 export interface RequestContext {
   sup: Supervisor;
@@ -38,6 +39,9 @@ export async function handleRequest(ctx: RequestContext, req: Exclude<Request, {
           throw new CodedError('SLOT_NOT_INSTALLING', `slot ${slot} is ${sup.state.slots[slot].status}, not installing`);
         }
         const content = await readSlotManifest(sup.d.store.paths, slot);
+        // `ready` is recorded only for contents that are on disk (slot-sync.ts says why).
+        const synced = await syncTree(sup.d.store.paths.slot(slot), `slot ${slot}`);
+        sup.d.logger.info({ event: 'slot-synced', slot, entries: synced }, 'slot contents synced to disk');
         sup.persist(ready(sup.state, slot, content.manifest.version, content.manifestSha256));
         sup.d.logger.info({ event: 'slot-ready', slot, version: content.manifest.version }, 'slot ready');
         return { slot, version: content.manifest.version, manifestSha256: content.manifestSha256 };

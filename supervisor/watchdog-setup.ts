@@ -4,7 +4,8 @@
 //
 // INVARIANTS
 // - Pets come only from createPetLoop's main-loop ticks, which skip while the loop lags.
-// - The magic close is written only on a clean stop; crash paths leave the device armed.
+// - The magic close is written only on a clean stop; crash paths leave the device armed, and a
+//   supervisor that fails stops petting and closes the device armed (stopArmed) before it exits.
 
 import { appendFileSync, existsSync } from 'node:fs';
 import type { Clock } from '../common/clock.ts';
@@ -21,6 +22,8 @@ export interface WatchdogHandle {
   stats(): { pets: number; skipped: number };
   /** Clean stop: ends petting and writes the magic close. */
   stopMagic(): void;
+  /** Failed start or fatal error: ends petting and closes without the magic close (still armed). */
+  stopArmed(): void;
 }
 
 // The recording double keeps its record in memory; for tests across processes each operation is
@@ -106,6 +109,18 @@ export async function setupWatchdog(s: WatchdogSettings, clock: Clock, logger: L
         device.closeMagic();
         state = 'closed';
         logger.info({ event: 'watchdog-closed', magic: true }, 'watchdog disarmed (magic close)');
+      }
+    },
+    stopArmed: () => {
+      loop?.stop();
+      if (device && state === 'active') {
+        state = 'closed';
+        try {
+          device.closeArmed();
+        } catch (err) {
+          logger.error({ event: 'watchdog-close-failed', err: messageOf(err) }, 'cannot close the watchdog');
+        }
+        logger.warn({ event: 'watchdog-closed', magic: false }, 'watchdog closed armed: the device resets unless a supervisor opens it again');
       }
     },
   };

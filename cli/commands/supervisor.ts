@@ -8,7 +8,9 @@ const HELP = `Usage: twinslot supervisor [--config FILE] [--root DIR]
 
 Runs the application from the active slot, holds the watchdog, decides commit or rollback of
 trials, and serves IPC on <root>/run/twinslot/supervisor.sock. Stops on SIGTERM/SIGINT (app
-stopped gracefully, watchdog magic-closed); SIGHUP reloads the config.
+stopped gracefully, watchdog magic-closed); SIGHUP reloads the config. A failure once the
+watchdog is open (start-up, uncaught error) stops petting, leaves the watchdog armed, releases
+the socket and the app, and exits 1.
 
   --config FILE  config file (default <root>/etc/twinslot/config.json)
   --root DIR     device root that every path derives from (default /)

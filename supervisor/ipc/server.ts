@@ -39,16 +39,20 @@ export async function startIpcServer(opts: IpcServerOptions): Promise<{ close():
     server.once('error', reject);
     server.listen(opts.path, () => resolve());
   });
-  await chmod(opts.path, 0o660);
-  if (opts.gid !== null) await chown(opts.path, process.getuid?.() ?? 0, opts.gid);
+  const close = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve()); // also removes the socket file
+    });
+  try {
+    await chmod(opts.path, 0o660);
+    if (opts.gid !== null) await chown(opts.path, process.getuid?.() ?? 0, opts.gid);
+  } catch (err) {
+    await close(); // a socket with the wrong mode or group is not left behind
+    throw err;
+  }
   opts.logger.info({ event: 'ipc-listening', path: opts.path }, 'IPC socket ready');
-  return {
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
+  return { close };
 }
 
 function serveConnection(socket: Socket, opts: IpcServerOptions): void {

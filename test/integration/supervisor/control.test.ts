@@ -11,30 +11,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
-  freePort, fillSlot, httpGet, killRecordedApp, killSupervisor, makeDevice, readJournal, startSupervisor, subscribe, teardown, waitForVersion,
-  type Device,
+  committedDevice, freePort, httpGet, killRecordedApp, killSupervisor, readJournal, startSupervisor, subscribe, teardown, waitForVersion,
 } from './harness.ts';
-import { SlotStore } from '../../../slots/store.ts';
-import { initialState } from '../../../slots/state.ts';
-import { silentLogger } from '../../../common/log.ts';
 
 const BIN = join(import.meta.dirname, '..', '..', '..', 'bin', 'twinslot.js');
 const run = promisify(execFile);
-
-// A device whose slot a holds 1.0.0, committed, written as the installer would leave it.
-function committedDevice(over: Parameters<typeof makeDevice>[0] = {}, fixture = 'healthy-http.mjs', env: Record<string, string> = {}): { device: Device; port: Promise<number> } {
-  const device = makeDevice(over);
-  const port = freePort().then((p) => {
-    fillSlot(device.paths, 'a', { fixture, version: '1.0.0', port: p, env });
-    const store = new SlotStore(device.paths, silentLogger());
-    const state = initialState('a');
-    state.slots.a = { status: 'ready', version: '1.0.0', manifestSha256: '' };
-    store.save(state);
-    store.flipCurrent('a');
-    return p;
-  });
-  return { device, port };
-}
 
 async function rawRequest(path: string, line: string): Promise<Record<string, unknown>> {
   const socket = connect(path);

@@ -13,6 +13,9 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { devicePaths, type DevicePaths, type SlotName } from '../../../slots/paths.ts';
 import type { HealthSpec, Manifest } from '../../../bundle/manifest-types.ts';
+import { SlotStore } from '../../../slots/store.ts';
+import { initialState } from '../../../slots/state.ts';
+import { silentLogger } from '../../../common/log.ts';
 import { connectSupervisor, type SupervisorClient } from '../../../supervisor/ipc/client.ts';
 import type { SupervisorEvent } from '../../../supervisor/ipc/protocol.ts';
 
@@ -59,6 +62,21 @@ export function makeDevice(over: { supervisor?: Record<string, unknown>; health?
   const setBootId = (id: string): void => writeFileSync(paths.bootId, `${id}\n`);
   setBootId('boot-1');
   return { root, paths, configPath, watchdogJournal, rebootMarker, setBootId, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+/** A device whose slot a holds `fixture` as 1.0.0, committed, as the installer would leave it. */
+export function committedDevice(over: Parameters<typeof makeDevice>[0] = {}, fixture = 'healthy-http.mjs', env: Record<string, string> = {}): { device: Device; port: Promise<number> } {
+  const device = makeDevice(over);
+  const port = freePort().then((p) => {
+    fillSlot(device.paths, 'a', { fixture, version: '1.0.0', port: p, env });
+    const store = new SlotStore(device.paths, silentLogger());
+    const state = initialState('a');
+    state.slots.a = { status: 'ready', version: '1.0.0', manifestSha256: '' };
+    store.save(state);
+    store.flipCurrent('a');
+    return p;
+  });
+  return { device, port };
 }
 
 /** A free loopback TCP port. */
@@ -111,6 +129,13 @@ export interface RunningSupervisor {
 
 /** Starts `twinslot supervisor` for `device` and waits until its socket answers. */
 export async function startSupervisor(device: Device): Promise<RunningSupervisor> {
+  const sup = launchSupervisor(device);
+  await Promise.race([sup.waitLog('supervisor-started'), sup.exited.then((e) => Promise.reject(new Error(`supervisor exited early: ${JSON.stringify(e)} ${JSON.stringify(sup.logs.slice(-5))}`)))]);
+  return sup;
+}
+
+/** Spawns `twinslot supervisor` for `device` without waiting for anything (start-up failures). */
+export function launchSupervisor(device: Device): RunningSupervisor {
   const child = spawn(process.execPath, [BIN, 'supervisor', '--root', device.root, '--config', device.configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
   const logs: Record<string, unknown>[] = [];
   const wakers = new Set<() => void>();
@@ -132,7 +157,6 @@ export async function startSupervisor(device: Device): Promise<RunningSupervisor
   const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
   const waitLog = (event: string, match: (l: Record<string, unknown>) => boolean = () => true): Promise<Record<string, unknown>> =>
     waitUntil(() => logs.find((l) => l.event === event && match(l)), wakers, `log ${event}`);
-  await Promise.race([waitLog('supervisor-started'), exited.then((e) => Promise.reject(new Error(`supervisor exited early: ${JSON.stringify(e)} ${JSON.stringify(logs.slice(-5))}`)))]);
   return { child, logs, waitLog, client: () => connectSupervisor(device.paths.supervisorSocket), exited };
 }
 
