@@ -2,7 +2,10 @@
 // connection attempt, and a service client binds to one protocol client, so a new
 // IotJobsClientv2 (with its notify and notify-next streams) is made for every new client.
 
-import { iotjobs, type mqtt5 } from 'aws-iot-device-sdk-v2';
+// The jobs client module alone: the SDK's root module loads every service client (~+10 MiB).
+import { IotJobsClientv2 } from 'aws-iot-device-sdk-v2/dist/iotjobs/iotjobsclientv2.js';
+import type { JobStatus } from 'aws-iot-device-sdk-v2/dist/iotjobs/model.js';
+import type { mqtt5 } from 'aws-crt';
 import { mqtt_request_response } from 'aws-crt';
 import { messageOf } from '../../common/errors.ts';
 import type { Logger } from '../../common/log.ts';
@@ -24,7 +27,7 @@ export class SdkJobsApi implements JobsApi {
   readonly #source: MqttClientSource;
   readonly #log: Logger;
   readonly #timeoutSeconds: number;
-  #bound: { client: mqtt5.Mqtt5Client; jobs: iotjobs.IotJobsClientv2; streams: Stream[] } | undefined;
+  #bound: { client: mqtt5.Mqtt5Client; jobs: IotJobsClientv2; streams: Stream[] } | undefined;
   #off: (() => void) | undefined;
   readonly #next = new Set<(next: RemoteExecution | null) => void>();
   readonly #pending = new Set<(ids: ReadonlySet<string>) => void>();
@@ -67,7 +70,7 @@ export class SdkJobsApi implements JobsApi {
   async update(r: UpdateRequest): Promise<void> {
     await this.#call((jobs) =>
       jobs.updateJobExecution({
-        thingName: this.#thingName, jobId: r.jobId, status: r.status as iotjobs.model.JobStatus, statusDetails: r.statusDetails,
+        thingName: this.#thingName, jobId: r.jobId, status: r.status as JobStatus, statusDetails: r.statusDetails,
         executionNumber: r.executionNumber, ...(r.stepTimeoutInMinutes === undefined ? {} : { stepTimeoutInMinutes: r.stepTimeoutInMinutes }),
       }),
     );
@@ -88,7 +91,7 @@ export class SdkJobsApi implements JobsApi {
     return () => this.#resync.delete(listener);
   }
 
-  async #call<T>(op: (jobs: iotjobs.IotJobsClientv2) => Promise<T>): Promise<T> {
+  async #call<T>(op: (jobs: IotJobsClientv2) => Promise<T>): Promise<T> {
     const bound = this.#bound;
     if (bound === undefined || this.#source.current() !== bound.client) throw new JobsUnavailable('not connected');
     try {
@@ -111,7 +114,7 @@ export class SdkJobsApi implements JobsApi {
 
   #bind(client: mqtt5.Mqtt5Client): void {
     this.#unbind();
-    const jobs = iotjobs.IotJobsClientv2.newFromMqtt5(client, {
+    const jobs = IotJobsClientv2.newFromMqtt5(client, {
       maxRequestResponseSubscriptions: 6, maxStreamingSubscriptions: 2, operationTimeoutInSeconds: this.#timeoutSeconds,
     });
     const next = jobs.createNextJobExecutionChangedStream({ thingName: this.#thingName });
