@@ -24,6 +24,8 @@ export interface Link {
   snapshot(): LinkSnapshot;
   /** Stop taking work, persist, publish retained `offline`, disconnect; bounded by stopTimeoutMs × 2. */
   stop(): Promise<void>;
+  /** Rewrites the status file now. */
+  writeStatus(): Promise<void>;
 }
 
 export interface LinkDeps {
@@ -32,6 +34,8 @@ export interface LinkDeps {
   agentDir: string;
   log: Logger;
   clock?: Clock;
+  /** More fields for the status file (the running job, a power-fail), read at every write. */
+  statusExtra?: () => Record<string, unknown>;
 }
 
 /** Build and start the link. */
@@ -60,6 +64,7 @@ export async function startLink(deps: LinkDeps): Promise<Link> {
           thingName: config.connection.thingName,
           clientId: config.connection.clientId,
           ...snapshot(),
+          ...deps.statusExtra?.(),
         }),
       )
       .catch((err: unknown) => log.warn({ event: 'status-write-failed', err: messageOf(err) }, 'status file not written'));
@@ -78,6 +83,7 @@ export async function startLink(deps: LinkDeps): Promise<Link> {
     subscriptions,
     metricsPort: typeof address === 'object' && address !== null ? address.port : undefined,
     snapshot,
+    writeStatus,
     stop: async () => {
       clearInterval(statusTimer);
       const last = outbox.stats();
@@ -93,6 +99,7 @@ export async function startLink(deps: LinkDeps): Promise<Link> {
         clientId: config.connection.clientId,
         connection: { state: connection.state.kind, ...metrics.counters },
         outbox: { ...last, inFlight: 0 },
+        ...deps.statusExtra?.(),
       }).catch(() => undefined);
       if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
     },

@@ -2,7 +2,6 @@
 // outbox, status file), the Jobs client, the supervisor link, the journal and the jobs engine,
 // starts them in order and owns the process signals. Nothing below reads env or exits.
 
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadTrust } from '../bundle/trust.ts';
@@ -19,6 +18,8 @@ import { Journal, type JournalEntry } from './jobs/journal.ts';
 import { SdkJobsApi } from './jobs/sdk-jobs.ts';
 import { startLink } from './link.ts';
 import { SupervisorLink } from './update/supervisor-link.ts';
+import { DeviceEvents } from './device-events.ts';
+import { announcePowerRestored, handlePowerFail } from './power-fail.ts';
 
 export interface AgentOptions {
   configPath: string;
@@ -38,11 +39,20 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
   const log = createLogger('agent', { level: opts.logLevel ?? 'info' });
   const clock = systemClock;
   log.info({ event: 'agent-starting', pid: process.pid, root: paths.root, thingName: config.connection.thingName }, 'agent starting');
+  for (const key of sections.deprecated) log.warn({ event: 'config-deprecated', key }, `${key} is ignored: a reboot job asks the supervisor (supervisor.rebootCommand)`);
 
   // Fleet provisioning by claim (config `provisioning`) stores the certificate the link uses.
   await ensureProvisioned(raw, config, { log, clock });
-  const link = await startLink({ config, agentDir: paths.agentDir, log, clock });
+  let engine: JobsEngine | undefined;
+  let powerFailAt: number | undefined;
+  const link = await startLink({
+    config, agentDir: paths.agentDir, log, clock,
+    statusExtra: () => ({ job: engine?.job() ?? null, ...(powerFailAt === undefined ? {} : { powerFailAt }) }),
+  });
   const { connection } = link;
+  const { thingName, clientId } = config.connection;
+  const events = new DeviceEvents(link.outbox, thingName, clientId);
+  announcePowerRestored(paths.agentDir, link.outbox, { thingName, clientId, version: opts.version ?? '0.0.0', at: clock.now() }, log);
   const jobs = new SdkJobsApi(
     config.connection.thingName,
     {
@@ -57,20 +67,26 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
   const supervisor = new SupervisorLink(paths.supervisorSocket, log, clock);
   const ca = sections.update.caPath === undefined ? undefined : readFileSync(sections.update.caPath);
   const crashAt = opts.crashAtPhase;
-  const engine = new JobsEngine({
+  engine = new JobsEngine({
     ...(crashAt === undefined ? {} : { onSaved: (e: JournalEntry) => crashIfAt(e, crashAt, log) }),
-    journal: new Journal(join(paths.agentDir, 'jobs'), sections.jobs.keepClosed),
+    journal: new Journal(join(paths.agentDir, 'jobs'), sections.jobs.keepClosed, log),
     jobs,
     reporter: { jobs, clock, log, backoff: sections.jobs.updateBackoff },
     ctx: {
       paths, deviceType: sections.deviceType, jobsConfig: sections.jobs, update: sections.update, ca, supervisor, jobs, clock, log,
       loadTrust: () => loadTrust(sections.update.trustDir ?? paths.trustDir),
       bootId: () => Promise.resolve(readBootId(paths)),
-      reboot: () => runReboot(sections.update.rebootCommand, log),
+      events,
     },
   });
+  const running = engine;
+  supervisor.keepSubscribed((e) => {
+    if (e.type !== 'power-fail' || powerFailAt !== undefined) return;
+    powerFailAt = e.at;
+    void handlePowerFail(e.at, { events, engine: running, agentDir: paths.agentDir, log, writeStatus: link.writeStatus });
+  });
   jobs.start();
-  engine.start();
+  running.start();
   log.info({ event: 'agent-started' }, 'agent running');
 
   return new Promise<number>((resolve) => {
@@ -80,7 +96,7 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
       stopping = true;
       log.info({ event: 'agent-stopping', signal }, 'stopping');
       (async () => {
-        await engine.stop();
+        await running.stop();
         jobs.stop();
         supervisor.close();
         await link.stop();
@@ -114,19 +130,4 @@ function readConfig(file: string): unknown {
   } catch (err) {
     throw new CodedError('CONFIG_INVALID', `${file}: ${messageOf(err)}`);
   }
-}
-
-// The reboot command is detached: a real reboot ends this process anyway.
-function runReboot(argv: string[], log: Logger): Promise<void> {
-  const [cmd, ...args] = argv;
-  if (cmd === undefined) return Promise.resolve();
-  log.warn({ event: 'reboot-requested', argv }, 'rebooting for a reboot job');
-  return new Promise<void>((resolve) => {
-    const child = spawn(cmd, args, { stdio: 'ignore' });
-    child.once('error', (err) => {
-      log.error({ event: 'reboot-failed', err: err.message }, 'reboot command failed');
-      resolve();
-    });
-    child.once('exit', () => resolve());
-  });
 }

@@ -12,6 +12,10 @@ export interface AgentStatus extends LinkSnapshot {
   updatedAt: string;
   thingName: string;
   clientId: string;
+  /** The job being worked on (jobs/engine.ts CurrentJob); null when idle. */
+  job?: unknown;
+  /** Set once a power-fail notice was handled: epoch ms of the notice. */
+  powerFailAt?: number;
 }
 
 /** The status file's path under the agent's state dir. */

@@ -29,7 +29,22 @@ export interface OfflineStatus {
   at?: number;
 }
 
-export type DeviceStatus = OnlineStatus | OfflineStatus;
+/** Retained through the outbox when the supervisor relays a power-fail notice (agent/power-fail.ts). */
+export interface PowerFailStatus {
+  state: 'power-fail';
+  thingName: string;
+  clientId: string;
+  at: number;
+  /** The job the agent was working on, left to resume at the next start. */
+  job: { jobId: string; executionNumber: number; phase: string } | null;
+}
+
+export type DeviceStatus = OnlineStatus | OfflineStatus | PowerFailStatus;
+
+/** The device's own events (trial outcomes), sent through the durable outbox. */
+export function eventsTopic(thingName: string): string {
+  return `twinslot/${thingName}/events`;
+}
 
 /** Serialise a status payload. */
 export function encodeStatus(status: DeviceStatus): string {
@@ -42,7 +57,7 @@ export function decodeStatus(payload: string): DeviceStatus | undefined {
     const v: unknown = JSON.parse(payload);
     if (typeof v !== 'object' || v === null) return undefined;
     const state = (v as { state?: unknown }).state;
-    return state === 'online' || state === 'offline' ? (v as DeviceStatus) : undefined;
+    return state === 'online' || state === 'offline' || state === 'power-fail' ? (v as DeviceStatus) : undefined;
   } catch {
     return undefined;
   }

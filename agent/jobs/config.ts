@@ -31,14 +31,18 @@ export interface UpdateConfig {
   reserveBytes: number;
   /** Trust dir for bundle signatures; absent → paths.trustDir. */
   trustDir?: string;
-  rebootCommand: string[];
 }
 
 export interface JobsSections {
   deviceType: string;
   jobs: JobsConfig;
   update: UpdateConfig;
+  /** Keys still accepted but ignored (logged once at start as `config-deprecated`). */
+  deprecated: string[];
 }
+
+/** Accepted for configs written before a reboot job went through the supervisor; ignored. */
+const DEPRECATED_UPDATE_KEYS = ['rebootCommand'];
 
 type Obj = Record<string, unknown>;
 
@@ -49,7 +53,9 @@ export function parseJobsSections(raw: unknown): JobsSections {
   const agent = obj(root['agent'] ?? {}, 'agent');
   const deviceType = device['deviceType'] ?? 'generic';
   if (typeof deviceType !== 'string' || deviceType === '') throw invalid('device.deviceType', 'must be a non-empty string');
-  return { deviceType, jobs: parseJobs(obj(agent['jobs'] ?? {}, 'agent.jobs')), update: parseUpdate(obj(agent['update'] ?? {}, 'agent.update')) };
+  const update = obj(agent['update'] ?? {}, 'agent.update');
+  const deprecated = DEPRECATED_UPDATE_KEYS.filter((k) => k in update).map((k) => `agent.update.${k}`);
+  return { deviceType, jobs: parseJobs(obj(agent['jobs'] ?? {}, 'agent.jobs')), update: parseUpdate(update), deprecated };
 }
 
 function parseJobs(j: Obj): JobsConfig {
@@ -76,13 +82,9 @@ function parseJobs(j: Obj): JobsConfig {
 
 function parseUpdate(u: Obj): UpdateConfig {
   const at = 'agent.update';
-  known(u, at, ['caPath', 'allowHttp', 'connectTimeoutMs', 'idleTimeoutMs', 'retries', 'backoff', 'reserveBytes', 'trustDir', 'rebootCommand']);
+  known(u, at, ['caPath', 'allowHttp', 'connectTimeoutMs', 'idleTimeoutMs', 'retries', 'backoff', 'reserveBytes', 'trustDir', ...DEPRECATED_UPDATE_KEYS]);
   const allowHttp = u['allowHttp'] ?? false;
   if (typeof allowHttp !== 'boolean') throw invalid(`${at}.allowHttp`, 'must be a boolean');
-  const reboot = u['rebootCommand'] ?? ['systemctl', 'reboot'];
-  if (!Array.isArray(reboot) || reboot.length === 0 || !reboot.every((a) => typeof a === 'string')) {
-    throw invalid(`${at}.rebootCommand`, 'must be a non-empty array of strings');
-  }
   const caPath = optStr(u, at, 'caPath');
   const trustDir = optStr(u, at, 'trustDir');
   return {
@@ -94,7 +96,6 @@ function parseUpdate(u: Obj): UpdateConfig {
     retries: int(u, at, 'retries', 20, 0, 10_000),
     backoff: backoff(u, at, 'backoff', { baseMs: 2_000, maxMs: 120_000 }),
     reserveBytes: int(u, at, 'reserveBytes', 64 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER),
-    rebootCommand: reboot,
   };
 }
 

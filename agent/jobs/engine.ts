@@ -17,7 +17,19 @@ import type { ExecutionKey, Journal, JournalEntry } from './journal.ts';
 import { cancellable, type Phase } from './phases.ts';
 import { Interrupt, runExecution, type RunnerDeps } from './runner.ts';
 
-export interface EngineDeps extends Omit<RunnerDeps, 'onGone'> {
+/** What the status file shows of the running job. */
+export interface CurrentJob {
+  jobId: string;
+  executionNumber: number;
+  operation: string | null;
+  phase: string;
+  since: string;
+  /** Percent of the current step (the download), when it reports one. */
+  progress?: number;
+  bytes?: number;
+}
+
+export interface EngineDeps extends Omit<RunnerDeps, 'onGone' | 'onProgress'> {
   jobs: JobsApi;
   journal: Journal;
 }
@@ -26,7 +38,8 @@ export interface EngineDeps extends Omit<RunnerDeps, 'onGone'> {
 export class JobsEngine {
   readonly #deps: EngineDeps;
   #stopping = new AbortController();
-  #current: { key: ExecutionKey; controller: AbortController } | undefined;
+  #current: { key: ExecutionKey; controller: AbortController; entry: JournalEntry; progress: Record<string, string> } | undefined;
+  #stopped = false;
   #wantLook = true;
   #wake: (() => void) | undefined;
   #loop: Promise<void> | undefined;
@@ -50,9 +63,11 @@ export class JobsEngine {
     this.#loop = this.#run();
   }
 
-  /** Interrupts the running step (its phase stays for the next start) and waits for the loop. */
+  /** Interrupts the running step (its phase stays for the next start) and waits for the loop. Idempotent. */
   async stop(): Promise<void> {
+    this.#stopped = true;
     for (const off of this.#offs) off();
+    this.#offs = [];
     this.#stopping.abort(new Interrupt('stopping'));
     this.#current?.controller.abort(new Interrupt('stopping'));
     this.#wake?.();
@@ -62,6 +77,24 @@ export class JobsEngine {
   /** The execution being worked on, for status output. */
   current(): ExecutionKey | undefined {
     return this.#current?.key;
+  }
+
+  /** The running job for the status file: operation, persisted phase, latest progress. */
+  job(): CurrentJob | null {
+    const c = this.#current;
+    if (c === undefined) return null;
+    const { entry, progress } = c;
+    return {
+      jobId: entry.jobId, executionNumber: entry.executionNumber, operation: entry.document?.operation ?? null,
+      phase: entry.phase.kind, since: new Date(entry.phaseSince).toISOString(),
+      ...(progress['progress'] === undefined ? {} : { progress: Number(progress['progress']) }),
+      ...(progress['bytes'] === undefined ? {} : { bytes: Number(progress['bytes']) }),
+    };
+  }
+
+  /** True once stop() was called: no new work is taken. */
+  get stopped(): boolean {
+    return this.#stopped;
   }
 
   async #run(): Promise<void> {
@@ -121,9 +154,20 @@ export class JobsEngine {
     const controller = new AbortController();
     const onStop = (): void => controller.abort(new Interrupt('stopping'));
     this.#stopping.signal.addEventListener('abort', onStop, { once: true });
-    this.#current = { key: { jobId: entry.jobId, executionNumber: entry.executionNumber }, controller };
+    const current = { key: { jobId: entry.jobId, executionNumber: entry.executionNumber }, controller, entry, progress: {} };
+    this.#current = current;
+    const track = {
+      onSaved: (e: JournalEntry): void => {
+        current.entry = e;
+        current.progress = {};
+        this.#deps.onSaved?.(e);
+      },
+      onProgress: (_e: JournalEntry, details: Record<string, string>): void => {
+        current.progress = details;
+      },
+    };
     try {
-      await runExecution({ ...this.#deps, onGone: () => this.#cancelCurrent('update refused: execution over') }, entry, resumed, controller.signal);
+      await runExecution({ ...this.#deps, ...track, onGone: () => this.#cancelCurrent('update refused: execution over') }, entry, resumed, controller.signal);
     } finally {
       this.#stopping.signal.removeEventListener('abort', onStop);
       this.#current = undefined;

@@ -7,13 +7,18 @@
 // - An execution that has an entry is never started again from scratch: duplicates of a
 //   notification find the entry and are ignored; a closed entry is kept (up to `keepClosed`
 //   of them) precisely so that late duplicates still find it.
+// - A damaged file (not JSON, truncated, wrong shape) never stops the agent: it is renamed to
+//   `<name>.corrupt-<epoch ms>` and logged (`journal-quarantined`); the execution it described is
+//   found again through describe `$next`, and the supervisor's slot state keeps it from being
+//   installed twice.
 
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomicSync } from '../../common/durable-file.ts';
-import { CodedError, isErrno } from '../../common/errors.ts';
+import { CodedError, isErrno, messageOf } from '../../common/errors.ts';
+import type { Logger } from '../../common/log.ts';
 import type { JobDocument } from './document.ts';
-import type { Phase } from './phases.ts';
+import { PHASE_KINDS, type Phase } from './phases.ts';
 
 export interface ExecutionKey {
   jobId: string;
@@ -39,21 +44,18 @@ const JOB_ID = /^[a-zA-Z0-9_-]{1,64}$/;
 export class Journal {
   readonly dir: string;
   readonly #keepClosed: number;
+  readonly #log: Logger | undefined;
 
-  constructor(dir: string, keepClosed = 100) {
+  constructor(dir: string, keepClosed = 100, log?: Logger) {
     this.dir = dir;
     this.#keepClosed = keepClosed;
+    this.#log = log;
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
 
-  /** The entry of one execution, or undefined. */
+  /** The entry of one execution, or undefined (also when its file was damaged and quarantined). */
   get(key: ExecutionKey): JournalEntry | undefined {
-    try {
-      return parseEntry(readFileSync(this.#file(key), 'utf8'));
-    } catch (err) {
-      if (isErrno(err, 'ENOENT')) return undefined;
-      throw err;
-    }
+    return this.#read(this.#file(key));
   }
 
   /** Durably replaces the entry. */
@@ -66,11 +68,8 @@ export class Journal {
     const entries: JournalEntry[] = [];
     for (const name of readdirSync(this.dir)) {
       if (!name.endsWith('.json') || name.startsWith('.')) continue;
-      try {
-        entries.push(parseEntry(readFileSync(join(this.dir, name), 'utf8')));
-      } catch (err) {
-        if (!isErrno(err, 'ENOENT')) throw err;
-      }
+      const entry = this.#read(join(this.dir, name));
+      if (entry !== undefined) entries.push(entry);
     }
     return entries.sort((x, y) => x.receivedAt - y.receivedAt || x.executionNumber - y.executionNumber);
   }
@@ -86,6 +85,25 @@ export class Journal {
     for (const entry of closed.slice(0, Math.max(0, closed.length - this.#keepClosed))) rmSync(this.#file(entry), { force: true });
   }
 
+  // undefined for a missing file and for a damaged one, which is moved aside first.
+  #read(file: string): JournalEntry | undefined {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return undefined;
+      throw err;
+    }
+    try {
+      return parseEntry(text);
+    } catch (err) {
+      const to = `${file}.corrupt-${Date.now()}`;
+      renameSync(file, to);
+      this.#log?.error({ event: 'journal-quarantined', file, to, err: messageOf(err) }, 'damaged journal entry moved aside; the job is found again in the cloud');
+      return undefined;
+    }
+  }
+
   #file(key: ExecutionKey): string {
     if (!JOB_ID.test(key.jobId) || !Number.isInteger(key.executionNumber) || key.executionNumber < 0) {
       throw new CodedError('JOURNAL_KEY_INVALID', `invalid job execution ${key.jobId}#${key.executionNumber}`);
@@ -96,8 +114,10 @@ export class Journal {
 
 function parseEntry(text: string): JournalEntry {
   const value = JSON.parse(text) as Partial<JournalEntry> | null;
-  if (value === null || value.schema !== 1 || typeof value.jobId !== 'string' || typeof value.phase?.kind !== 'string') {
-    throw new CodedError('JOURNAL_INVALID', 'journal entry has an unknown shape');
-  }
+  const ok = typeof value === 'object' && value !== null && value.schema === 1 && typeof value.jobId === 'string' && JOB_ID.test(value.jobId)
+    && Number.isInteger(value.executionNumber) && typeof value.phase === 'object' && value.phase !== null
+    && (PHASE_KINDS as readonly string[]).includes(value.phase.kind) && typeof value.document === 'object'
+    && [value.resumes, value.receivedAt, value.updatedAt, value.phaseSince].every((n) => typeof n === 'number');
+  if (!ok) throw new CodedError('JOURNAL_INVALID', 'journal entry has an unknown shape');
   return value as JournalEntry;
 }

@@ -90,6 +90,8 @@ export function actionFor(phase: Phase, resumed: boolean): Action {
 
 export type StepEvent =
   | { type: 'start'; operation: Operation }
+  /** The supervisor already has this job's trial or outcome (its journal entry was lost). */
+  | { type: 'activation-found' }
   | { type: 'downloaded' }
   | { type: 'installed'; slot: SlotName }
   | { type: 'activated' }
@@ -111,6 +113,8 @@ export function transition(phase: Phase, event: StepEvent): Phase {
   switch (event.type) {
     case 'start':
       return phase.kind === 'received' ? startPhase(event.operation) : phase;
+    case 'activation-found':
+      return phase.kind === 'received' ? { kind: 'trial' } : phase;
     case 'downloaded':
       return phase.kind === 'downloading' ? { kind: 'installing' } : phase;
     case 'installed':

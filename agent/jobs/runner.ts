@@ -13,7 +13,7 @@ import { rm } from 'node:fs/promises';
 import { CodedError, messageOf } from '../../common/errors.ts';
 import { downloadPath, type StepContext } from '../update/context.ts';
 import { activateStep, downloadStep, finish, installStep, precheck, reconcileActivation } from '../update/install-steps.ts';
-import { awaitReboot, awaitTrial, noteBootId, reconcileRollback, reportStep, restartAppStep, rollbackStep } from '../update/trial-steps.ts';
+import { awaitReboot, awaitTrial, noteBootId, reconcileRollback, reportStep, restartAppStep, rollbackStep, startRollback } from '../update/trial-steps.ts';
 import type { Journal, JournalEntry } from './journal.ts';
 import { actionFor, guarded, MAX_RESUMES, stepFor, transition, type Action, type Phase, type StepEvent } from './phases.ts';
 import { sendUpdate, type ReporterDeps, type UpdateOutcome } from './reporter.ts';
@@ -26,6 +26,8 @@ export interface RunnerDeps {
   onGone?: (entry: JournalEntry) => void;
   /** Called after every durable save of an entry (crash-injection point for tests). */
   onSaved?: (entry: JournalEntry) => void;
+  /** Progress of the running step (unthrottled; for the status file). */
+  onProgress?: (entry: JournalEntry, details: Record<string, string>) => void;
 }
 
 /** Why a running action was interrupted. */
@@ -94,6 +96,7 @@ async function perform(ctx: StepContext, deps: RunnerDeps, entry: JournalEntry, 
     case 'precheck':
       if (entry.document?.operation === 'install') return precheck(entry, ctx);
       if (entry.document?.operation === 'report') return reportStep(ctx);
+      if (entry.document?.operation === 'rollback') return startRollback(entry, ctx);
       return { type: 'start', operation: entry.document?.operation ?? 'report' };
     case 'download':
       return downloadStep(entry, ctx, signal);
@@ -115,7 +118,7 @@ async function perform(ctx: StepContext, deps: RunnerDeps, entry: JournalEntry, 
       return noteBootId(ctx);
     case 'await-reboot':
       if (phase.kind !== 'rebooting') throw new CodedError('JOB_STATE_INVALID', 'await-reboot outside rebooting');
-      return awaitReboot(phase.bootId, ctx, signal);
+      return awaitReboot(entry, phase.bootId, ctx, signal);
     case 'send-report':
       return sendFinal(deps, entry, signal);
     case 'cleanup':
@@ -163,6 +166,7 @@ function progressSender(deps: RunnerDeps, entry: JournalEntry, signal: AbortSign
   return {
     phaseEntered: () => update({ progress: '0' }).catch(() => undefined),
     send: (details) => {
+      deps.onProgress?.(entry, details);
       const now = deps.ctx.clock.monotonic();
       if (inFlight || now - last < deps.ctx.jobsConfig.progressIntervalMs) return;
       last = now;

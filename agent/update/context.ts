@@ -2,6 +2,7 @@
 
 import { join } from 'node:path';
 import type { Clock } from '../../common/clock.ts';
+import type { DeviceEvents } from '../device-events.ts';
 import type { Logger } from '../../common/log.ts';
 import type { TrustStore } from '../../bundle/trust.ts';
 import type { DevicePaths } from '../../slots/paths.ts';
@@ -21,8 +22,8 @@ export interface StepContext {
   loadTrust(): Promise<TrustStore>;
   /** The current boot id (paths.bootId). */
   bootId(): Promise<string>;
-  /** Runs the configured reboot command. */
-  reboot(): Promise<void>;
+  /** Durable device events (trial outcomes); absent in tests that do not look at them. */
+  events?: Pick<DeviceEvents, 'trialOutcome'>;
   clock: Clock;
   log: Logger;
   /** Progress of the current step, sent as an IN_PROGRESS update (throttled by the runner). */

@@ -15,7 +15,7 @@ import type { FinalReport, StepEvent } from '../jobs/phases.ts';
 import { downloadPath, type StepContext } from './context.ts';
 import { download } from './download.ts';
 import { checkSpace, checkVersion } from './prechecks.ts';
-import { committedVersion } from './supervisor-port.ts';
+import { committedVersion, type StatusReport } from './supervisor-port.ts';
 
 type Install = Extract<JobDocument, { operation: 'install' }>;
 
@@ -34,6 +34,7 @@ export function installDoc(entry: JournalEntry): Install {
 export async function precheck(entry: JournalEntry, ctx: StepContext): Promise<StepEvent> {
   const doc = installDoc(entry);
   const status = await ctx.supervisor.status();
+  if (activationOf(entry, status)) return { type: 'activation-found' };
   const verdict = checkVersion(doc, { deviceType: ctx.deviceType, runningVersion: committedVersion(status) });
   if (verdict.kind === 'done') return finish('SUCCEEDED', verdict.reason, verdict.message, { version: doc.version });
   if (verdict.kind === 'refused') return finish('FAILED', verdict.reason, verdict.message, { version: doc.version });
@@ -93,11 +94,15 @@ export async function activateStep(entry: JournalEntry, ctx: StepContext, slot: 
   return { type: 'activated' };
 }
 
+/** The supervisor already ran (or runs) this job's trial: the journal entry was lost after activation. */
+export function activationOf(entry: JournalEntry, status: StatusReport): boolean {
+  return status.trial?.jobId === entry.jobId || status.lastOutcome?.jobId === entry.jobId;
+}
+
 /** After a restart in `activating`: activate only if the supervisor has not already. */
 export async function reconcileActivation(entry: JournalEntry, ctx: StepContext, slot: SlotName): Promise<StepEvent> {
   const status = await ctx.supervisor.status();
-  const seen = status.trial?.jobId === entry.jobId || status.lastOutcome?.jobId === entry.jobId;
-  if (seen) return { type: 'activated' };
+  if (activationOf(entry, status)) return { type: 'activated' };
   if (status.slots[slot].status === 'ready' && status.current !== slot) return activateStep(entry, ctx, slot);
   return finish('FAILED', 'ACTIVATION_LOST', `slot ${slot} is ${status.slots[slot].status} and no trial of this job exists`);
 }

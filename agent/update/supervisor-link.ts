@@ -19,6 +19,8 @@ export class SupervisorLink implements SupervisorPort {
   #client: Promise<SupervisorClient> | undefined;
   readonly #listeners = new Set<(e: SupervisorEvent) => void>();
   #closed = false;
+  #keepRetryMs: number | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
 
   constructor(socketPath: string, log: Logger, clock: Clock) {
     this.#socketPath = socketPath;
@@ -33,6 +35,7 @@ export class SupervisorLink implements SupervisorPort {
     (await this.#live()).request('activate', { slot, jobId, ...(reboot ? { reboot } : {}), ...(health === undefined ? {} : { health }) });
   rollback = async (jobId: string): Promise<Awaited<ReturnType<SupervisorPort['rollback']>>> => (await this.#live()).request('rollback', { jobId });
   restartApp = async (): Promise<Awaited<ReturnType<SupervisorPort['restartApp']>>> => (await this.#live()).request('restart-app');
+  reboot = async (jobId: string): Promise<Awaited<ReturnType<SupervisorPort['reboot']>>> => (await this.#live()).request('reboot', { jobId });
 
   onEvent(listener: (event: SupervisorEvent) => void): () => void {
     this.#listeners.add(listener);
@@ -41,8 +44,27 @@ export class SupervisorLink implements SupervisorPort {
     return () => this.#listeners.delete(listener);
   }
 
+  /**
+   * Keeps a subscribed connection at all times (power-fail and reboot events come unasked):
+   * reconnects every `retryMs` while the supervisor is gone or restarting.
+   */
+  keepSubscribed(listener: (event: SupervisorEvent) => void, retryMs = 2_000): void {
+    this.#listeners.add(listener);
+    this.#keepRetryMs = retryMs;
+    this.#ensure();
+  }
+
+  #ensure(): void {
+    if (this.#closed || this.#keepRetryMs === undefined) return;
+    this.#live().catch((err: unknown) => {
+      this.#log.debug({ event: 'supervisor-unreachable', err: messageOf(err) }, 'supervisor not reachable; retrying');
+      this.#retryTimer = setTimeout(() => this.#ensure(), this.#keepRetryMs);
+    });
+  }
+
   close(): void {
     this.#closed = true;
+    clearTimeout(this.#retryTimer);
     void this.#client?.then((c) => c.close(), () => undefined);
   }
 
@@ -66,6 +88,7 @@ export class SupervisorLink implements SupervisorPort {
         void client.closed.then(() => {
           if (this.#client !== undefined) this.#log.info({ event: 'supervisor-disconnected' }, 'supervisor connection closed');
           this.#client = undefined;
+          if (!this.#closed && this.#keepRetryMs !== undefined) this.#retryTimer = setTimeout(() => this.#ensure(), this.#keepRetryMs);
         });
         await client.subscribe((e) => {
           for (const l of this.#listeners) l(e);

@@ -16,6 +16,8 @@ export interface SupervisorPort {
   activate(slot: SlotName, jobId: string, reboot: boolean, health?: HealthSpec): Promise<Results['activate']>;
   rollback(jobId: string): Promise<Results['rollback']>;
   restartApp(): Promise<Results['restart-app']>;
+  /** The supervisor (root) stops the app in order and runs its reboot command; answers once it ran. */
+  reboot(jobId: string): Promise<Results['reboot']>;
   /** Trial outcomes and other events; returns the unsubscribe function. */
   onEvent(listener: (event: SupervisorEvent) => void): () => void;
 }

@@ -4,7 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitForVersion } from '../supervisor/harness.ts';
 import { detailsOf, installDoc, startRig, THING } from '../agent/e2e/rig.ts';
@@ -37,4 +37,19 @@ test('provisioned by claim, the agent connects with its new certificate and take
   assert.equal(final['status'], 'SUCCEEDED', JSON.stringify(final));
   assert.equal(detailsOf(final)['version'], '1.1.0');
   await waitForVersion(rig.appPort, '1.1.0');
+
+  // Restarted with the claim credentials gone, the agent uses the stored certificate. The agent
+  // must exit by itself after SIGTERM (closed CRT clients keep the loop alive: agent/README.md).
+  await agent.kill('SIGTERM');
+  assert.deepEqual(await agent.exited, { code: 0, signal: null });
+  const provisioning = config['provisioning'] as unknown as { claimCertPath: string; claimKeyPath: string };
+  rmSync(provisioning.claimCertPath);
+  rmSync(provisioning.claimKeyPath);
+  const bundle2 = await rig.bundle('1.2.0');
+  const again = await rig.startAgent();
+  rig.createJob('claimed-2', installDoc(bundle2));
+  const second = await rig.finalOf('claimed-2');
+  assert.equal(second['status'], 'SUCCEEDED', JSON.stringify(second));
+  assert.equal(again.logs.some((l) => l['event'] === 'provisioned'), false, 'not provisioned twice');
+  await waitForVersion(rig.appPort, '1.2.0');
 });

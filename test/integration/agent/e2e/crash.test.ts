@@ -3,7 +3,6 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { PHASE_KINDS, type PhaseKind } from '../../../../agent/jobs/phases.ts';
 import { subscribe, waitForVersion } from '../../supervisor/harness.ts';
 import { detailsOf, installDoc, startRig, type Rig } from './rig.ts';
@@ -31,9 +30,6 @@ const SCENARIOS: Record<PhaseKind, Scenario> = {
 
 test('SIGKILL in every job phase: the job completes after a restart, installed once', { timeout: 600_000 }, async (t) => {
   const rig = await startRig(t);
-  const config = JSON.parse(readFileSync(rig.device.configPath, 'utf8')) as { agent: { update: Record<string, unknown> } };
-  config.agent.update['rebootCommand'] = ['sh', '-c', `echo boot-$(date +%s%N) > ${rig.device.paths.bootId}`];
-  writeFileSync(rig.device.configPath, JSON.stringify(config));
   const client = await rig.supervisor.client();
   t.after(() => client.close());
   const events = await subscribe(client);

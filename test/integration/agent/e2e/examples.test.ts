@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitForVersion } from '../../supervisor/harness.ts';
 import { detailsOf, startRig } from './rig.ts';
@@ -14,7 +14,9 @@ const example = (name: string): Record<string, unknown> => JSON.parse(readFileSy
 test('every example job document runs end to end', { timeout: 300_000 }, async (t) => {
   const rig = await startRig(t, { deviceType: 'rpi4' });
   const config = JSON.parse(readFileSync(rig.device.configPath, 'utf8')) as { agent: { update: Record<string, unknown> } };
-  config.agent.update['rebootCommand'] = ['sh', '-c', `echo boot-2 > ${rig.device.paths.bootId}`];
+  // The agent's own reboot command is deprecated and ignored: a reboot job asks the supervisor.
+  const agentReboot = join(rig.dir, 'agent-rebooted');
+  config.agent.update['rebootCommand'] = ['touch', agentReboot];
   writeFileSync(rig.device.configPath, JSON.stringify(config));
   await rig.startAgent();
 
@@ -55,5 +57,8 @@ test('every example job document runs end to end', { timeout: 300_000 }, async (
   assert.equal((await run('restart-app', example('restart-app.json')))['reason'], 'APP_RESTARTED');
   const rebooted = await run('reboot', example('reboot.json'));
   assert.equal(rebooted['reason'], 'REBOOTED');
-  assert.equal(rebooted['bootId'], 'boot-2');
+  assert.match(rebooted['bootId'] ?? '', /^boot-\d+$/);
+  assert.notEqual(rebooted['bootId'], 'boot-1');
+  assert.ok(rig.supervisor.logs.some((l) => l['event'] === 'reboot-request-received' && l['jobId'] === 'reboot'), 'the supervisor was asked');
+  assert.equal(existsSync(agentReboot), false, 'the agent ran no reboot command itself');
 });

@@ -44,6 +44,11 @@ export interface Rig {
   presignedVia(bundle: BundleInfo, port: number, expiresInSec?: number): string;
   /** Port of the emulator's HTTPS file server. */
   filesPort(): number;
+  /** Stops the emulator (the link goes down); startEmulatorAgain() brings it back on the same ports. */
+  stopEmulator(): Promise<void>;
+  startEmulatorAgain(): Promise<void>;
+  /** Messages on `filter` seen by another client (the thing's certificate, its own client id). */
+  observe(filter: string): Promise<{ messages(topic: string): string[] }>;
 }
 
 export interface BundleOptions { fixture?: string; env?: Record<string, string>; health?: HealthSpec; padBytes?: number; name?: string }
@@ -74,6 +79,8 @@ export async function startRig(t: Pick<TestContext, 'after'>, over: { agent?: Re
     update: { caPath: emulator.caPath, backoff: { baseMs: 100, maxMs: 1000 }, connectTimeoutMs: 5000, idleTimeoutMs: 5000, reserveBytes: 1024 * 1024 },
     ...over.agent,
   };
+  // A reboot job asks the supervisor, which runs this stand-in: a new boot id, as after a reboot.
+  config['supervisor'] = { ...config['supervisor'], rebootCommand: ['sh', '-c', `echo boot-$(date +%s%N) > ${device.paths.bootId}`] };
   writeFileSync(device.configPath, JSON.stringify(config, null, 2));
   const keys = generateKeyPair('ecdsa-p256');
   mkdirSync(device.paths.trustDir, { recursive: true });
@@ -91,7 +98,7 @@ export async function startRig(t: Pick<TestContext, 'after'>, over: { agent?: Re
   const agents: AgentProcess[] = [];
   t.after(async () => {
     for (const a of agents) if (a.child.exitCode === null && a.child.signalCode === null) await a.kill('SIGKILL');
-    await teardown(device, supervisor);
+    await teardown(device, rig.supervisor);
     await rig.emulator.stop().catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   });
@@ -102,6 +109,7 @@ export async function startRig(t: Pick<TestContext, 'after'>, over: { agent?: Re
     return { file, size, sha256, version, name, url: `\${aws:iot:s3-presigned-url:https://s3.us-east-1.amazonaws.com/releases/${name}}` };
   };
   let made = 0;
+  let ports = {};
   const rig: Rig = {
     emulator, device, supervisor, appPort, dir,
     async bundle(version, opts = {}) {
@@ -131,11 +139,18 @@ export async function startRig(t: Pick<TestContext, 'after'>, over: { agent?: Re
       }
     },
     async restartEmulator() {
-      const ports = { port: rig.emulator.port, controlPort: rig.emulator.controlPort, filesPort: rig.filesPort() };
+      await rig.stopEmulator();
+      await rig.startEmulatorAgain();
+    },
+    async stopEmulator() {
+      ports = { port: rig.emulator.port, controlPort: rig.emulator.controlPort, filesPort: rig.filesPort() };
       await rig.emulator.stop();
+    },
+    async startEmulatorAgain() {
       emulator = await startEmulator({ dir: emDir, clock, ...ports });
       rig.emulator = emulator;
     },
+    observe: (filter) => observe(t, { ...thing, port: rig.emulator.port }, filter),
     presignedVia(bundle, port, expiresInSec = 3600) {
       const secret = Buffer.from(readFileSync(join(emDir, 'presign.key'), 'utf8').trim(), 'hex');
       return presignUrl(`https://127.0.0.1:${port}`, secret, { bucket: 'releases', key: bundle.name }, clock.now(), expiresInSec);
@@ -193,6 +208,15 @@ async function startAgent(device: Device, all: AgentProcess[], crashAt?: string)
   all.push(agent);
   await Promise.race([agent.waitLog('agent-started'), exited.then((e) => Promise.reject(new Error(`agent exited early: ${JSON.stringify(e)} ${JSON.stringify(logs.slice(-5))}`)))]);
   return agent;
+}
+
+async function observe(t: Pick<TestContext, 'after'>, c: { port: number; caPath: string; certPath: string; keyPath: string }, filter: string): Promise<{ messages(topic: string): string[] }> {
+  const args = ['-V', 'mqttv5', '-h', '127.0.0.1', '-p', String(c.port), '--cafile', c.caPath, '--cert', c.certPath, '--key', c.keyPath];
+  const child = spawn('mosquitto_sub', [...args, '-i', `observer-${process.pid}`, '-q', '1', '-t', filter, '-F', '%t %p'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  t.after(() => void child.kill('SIGTERM'));
+  let text = '';
+  child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  return { messages: (topic) => text.split('\n').filter((l) => l.startsWith(`${topic} `)).map((l) => l.slice(topic.length + 1)) };
 }
 
 /** Polls `check` until it returns a value, within a generous deadline. */

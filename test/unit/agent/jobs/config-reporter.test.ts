@@ -12,7 +12,11 @@ test('config: defaults, overrides, and unknown keys refused with the path', () =
   assert.equal(c.jobs.stepTimeouts.downloadMinutes, 5);
   assert.equal(c.jobs.stepTimeouts.trialMinutes, 30);
   assert.equal(c.update.allowHttp, true);
-  assert.deepEqual(c.update.rebootCommand, ['systemctl', 'reboot']);
+  assert.deepEqual(c.deprecated, []);
+  // A reboot job goes through the supervisor: the agent's old reboot command is accepted, ignored and reported.
+  const old = parseJobsSections({ device: {}, agent: { update: { rebootCommand: ['systemctl', 'reboot'] } } });
+  assert.deepEqual(old.deprecated, ['agent.update.rebootCommand']);
+  assert.equal('rebootCommand' in old.update, false);
   assert.throws(() => parseJobsSections({ device: {}, agent: { update: { alowHttp: true } } }), /agent\.update\.alowHttp: unknown key/);
   assert.throws(() => parseJobsSections({ device: {}, agent: { jobs: { stepTimeouts: { downloadMinutes: 0 } } } }), /downloadMinutes/);
 });

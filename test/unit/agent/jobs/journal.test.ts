@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Journal, type JournalEntry } from '../../../../agent/jobs/journal.ts';
+import type { Logger } from '../../../../common/log.ts';
 
 function entry(jobId: string, executionNumber: number, closed: boolean, at: number): JournalEntry {
   return {
@@ -40,4 +41,22 @@ test('job ids that are not AWS job ids are refused', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'twinslot-journal-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   assert.throws(() => new Journal(dir).get({ jobId: '../x', executionNumber: 1 }), /JOURNAL_KEY_INVALID|invalid job execution/);
+});
+
+test('damaged entries (garbage, truncated, wrong schema) are quarantined and logged, not thrown', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'twinslot-journal-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const logged: Array<Record<string, unknown>> = [];
+  const log = { error: (o: Record<string, unknown>) => logged.push(o) } as unknown as Logger;
+  const j = new Journal(dir, 100, log);
+  j.save(entry('good', 1, false, 1));
+  const good = JSON.stringify(entry('trunc', 1, false, 2));
+  await writeFile(join(dir, 'garbage.1.json'), '\u0000\u0001not json');
+  await writeFile(join(dir, 'trunc.1.json'), good.slice(0, good.length / 2));
+  await writeFile(join(dir, 'schema.1.json'), JSON.stringify({ ...entry('schema', 1, false, 3), schema: 2 }));
+  assert.deepEqual(j.all().map((e) => e.jobId), ['good']);
+  assert.equal(j.get({ jobId: 'garbage', executionNumber: 1 }), undefined);
+  const names = await readdir(dir);
+  for (const base of ['garbage', 'trunc', 'schema']) assert.ok(names.some((n) => n.startsWith(`${base}.1.json.corrupt-`)), base);
+  assert.deepEqual(logged.map((l) => l['event']), ['journal-quarantined', 'journal-quarantined', 'journal-quarantined']);
 });

@@ -55,6 +55,9 @@ test('an install walks received → downloading → installing → activating �
 
 test('each operation starts in its own phase', () => {
   assert.equal(transition(samples.received, { type: 'start', operation: 'rollback' }).kind, 'rolling-back');
+  // A journal entry lost after activation: the supervisor's trial of the job is adopted, never activated again.
+  assert.equal(transition(samples.received, { type: 'activation-found' }).kind, 'trial');
+  assert.equal(transition(samples.downloading, { type: 'activation-found' }), samples.downloading);
   assert.equal(transition(samples.received, { type: 'start', operation: 'restart-app' }).kind, 'restarting-app');
   assert.deepEqual(transition(samples.received, { type: 'start', operation: 'reboot' }), { kind: 'rebooting', bootId: '' });
 });
