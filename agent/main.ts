@@ -43,11 +43,11 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
 
   // Fleet provisioning by claim (config `provisioning`) stores the certificate the link uses.
   await ensureProvisioned(raw, config, { log, clock });
-  let engine: JobsEngine | undefined;
-  let powerFailAt: number | undefined;
+  // Filled below; the status file reads them at every write.
+  const state: { engine?: JobsEngine; powerFailAt?: number } = {};
   const link = await startLink({
     config, agentDir: paths.agentDir, log, clock,
-    statusExtra: () => ({ job: engine?.job() ?? null, ...(powerFailAt === undefined ? {} : { powerFailAt }) }),
+    statusExtra: () => ({ job: state.engine?.job() ?? null, ...(state.powerFailAt === undefined ? {} : { powerFailAt: state.powerFailAt }) }),
   });
   const { connection } = link;
   const { thingName, clientId } = config.connection;
@@ -67,7 +67,7 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
   const supervisor = new SupervisorLink(paths.supervisorSocket, log, clock);
   const ca = sections.update.caPath === undefined ? undefined : readFileSync(sections.update.caPath);
   const crashAt = opts.crashAtPhase;
-  engine = new JobsEngine({
+  const engine = new JobsEngine({
     ...(crashAt === undefined ? {} : { onSaved: (e: JournalEntry) => crashIfAt(e, crashAt, log) }),
     journal: new Journal(join(paths.agentDir, 'jobs'), sections.jobs.keepClosed, log),
     jobs,
@@ -79,14 +79,14 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
       events,
     },
   });
-  const running = engine;
+  state.engine = engine;
   supervisor.keepSubscribed((e) => {
-    if (e.type !== 'power-fail' || powerFailAt !== undefined) return;
-    powerFailAt = e.at;
-    void handlePowerFail(e.at, { events, engine: running, agentDir: paths.agentDir, log, writeStatus: link.writeStatus });
+    if (e.type !== 'power-fail' || state.powerFailAt !== undefined) return;
+    state.powerFailAt = e.at;
+    void handlePowerFail(e.at, { events, engine, agentDir: paths.agentDir, log, writeStatus: () => link.writeStatus() });
   });
   jobs.start();
-  running.start();
+  engine.start();
   log.info({ event: 'agent-started' }, 'agent running');
 
   return new Promise<number>((resolve) => {
@@ -96,7 +96,7 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
       stopping = true;
       log.info({ event: 'agent-stopping', signal }, 'stopping');
       (async () => {
-        await running.stop();
+        await engine.stop();
         jobs.stop();
         supervisor.close();
         await link.stop();

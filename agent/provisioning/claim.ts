@@ -11,7 +11,9 @@
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { iotidentity, io, mqtt5 } from 'aws-iot-device-sdk-v2';
+// The identity client module alone: the SDK's root module loads every service client (~+10 MiB).
+import { IotIdentityClientv2 } from 'aws-iot-device-sdk-v2/dist/iotidentity/iotidentityclientv2.js';
+import { io, mqtt5 } from 'aws-crt';
 import { CodedError, messageOf } from '../../common/errors.ts';
 import { writeFileAtomic } from '../../common/durable-file.ts';
 import type { Endpoint } from '../config.ts';
@@ -72,7 +74,7 @@ async function close(client: mqtt5.Mqtt5Client): Promise<void> {
 export async function provisionByClaim(claim: ClaimConfig, target: ClaimTarget): Promise<ClaimResult> {
   if (existsSync(target.certPath) && existsSync(target.keyPath)) return { kind: 'already-provisioned' };
   const client = await connect(claim, target);
-  const identity = iotidentity.IotIdentityClientv2.newFromMqtt5(client, {
+  const identity = IotIdentityClientv2.newFromMqtt5(client, {
     maxRequestResponseSubscriptions: 2, maxStreamingSubscriptions: 1, operationTimeoutInSeconds: Math.ceil(target.timeoutMs / 1000),
   });
   try {

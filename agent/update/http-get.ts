@@ -1,8 +1,7 @@
 // One HTTP(S) GET with a connect timeout and an idle timeout, bound to an AbortSignal. The
 // caller reads the body; download.ts adds resume, retries and verification on top.
 
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import { CodedError } from '../../common/errors.ts';
 
 export interface GetOptions {
@@ -16,14 +15,16 @@ export interface GetOptions {
 }
 
 /** Starts a GET and resolves with the response once its headers arrived. */
-export function httpGet(url: string, options: GetOptions): Promise<IncomingMessage> {
+export async function httpGet(url: string, options: GetOptions): Promise<IncomingMessage> {
   const parsed = parseUrl(url, options.allowHttp);
+  // Loaded with the first download, not at start: node:http/https cost an idle agent ~10 MiB.
+  const [http, https] = await Promise.all([import('node:http'), import('node:https')]);
   return new Promise<IncomingMessage>((resolve, reject) => {
     const common = { method: 'GET', headers: options.headers, signal: options.signal };
     const req =
       parsed.protocol === 'https:'
-        ? httpsRequest(parsed, { ...common, ...(options.ca === undefined ? {} : { ca: options.ca }) })
-        : httpRequest(parsed, common);
+        ? https.request(parsed, { ...common, ...(options.ca === undefined ? {} : { ca: options.ca }) })
+        : http.request(parsed, common);
     const connectTimer = setTimeout(() => {
       req.destroy(new CodedError('DOWNLOAD_CONNECT_TIMEOUT', `no connection to ${parsed.host} within ${options.connectTimeoutMs} ms`));
     }, options.connectTimeoutMs);

@@ -210,13 +210,13 @@ async function startAgent(device: Device, all: AgentProcess[], crashAt?: string)
   return agent;
 }
 
-async function observe(t: Pick<TestContext, 'after'>, c: { port: number; caPath: string; certPath: string; keyPath: string }, filter: string): Promise<{ messages(topic: string): string[] }> {
+function observe(t: Pick<TestContext, 'after'>, c: { port: number; caPath: string; certPath: string; keyPath: string }, filter: string): Promise<{ messages(topic: string): string[] }> {
   const args = ['-V', 'mqttv5', '-h', '127.0.0.1', '-p', String(c.port), '--cafile', c.caPath, '--cert', c.certPath, '--key', c.keyPath];
-  const child = spawn('mosquitto_sub', [...args, '-i', `observer-${process.pid}`, '-q', '1', '-t', filter, '-F', '%t %p'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn('mosquitto_sub', [...args, '-i', `observer-${process.pid}-${Math.random().toString(36).slice(2)}`, '-q', '1', '-t', filter, '-F', '%t %p'], { stdio: ['ignore', 'pipe', 'ignore'] });
   t.after(() => void child.kill('SIGTERM'));
   let text = '';
   child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  return { messages: (topic) => text.split('\n').filter((l) => l.startsWith(`${topic} `)).map((l) => l.slice(topic.length + 1)) };
+  return Promise.resolve({ messages: (topic: string) => text.split('\n').filter((l) => l.startsWith(`${topic} `)).map((l) => l.slice(topic.length + 1)) });
 }
 
 /** Polls `check` until it returns a value, within a generous deadline. */
