@@ -13,7 +13,6 @@ import { readSlotManifest } from './slot-ops.ts';
 import { recordApp } from './orphan.ts';
 import { chooseAppUser, type AppUserPolicy } from './app-user.ts';
 import { parseHealthSpec } from './health/parse.ts';
-import { preloadNotify } from './health/notify-watch.ts';
 
 export interface RunningApp {
   slot: SlotName;
@@ -66,7 +65,8 @@ export class AppControl {
     const spec: AppSpec = { slotDir: this.#d.paths.slot(slot), name: manifest.name, version: manifest.version, entrypoint, env };
     const running: RunningApp = { slot, version: manifest.version, spec, health: mergeHealthSpec(this.#d.deviceHealth(), bundleHealth, activation) };
     this.#running = running;
-    if (running.health.notify) await preloadNotify();
+    // Before the spawn: an app may report READY=1 at once, long before 'started' reaches us.
+    await this.#d.health.prepare(running.health);
     this.#d.logger.info({ event: 'app-starting', slot, app: manifest.name, version: manifest.version }, 'starting app');
     await this.#d.runner.start(spec);
     return running;

@@ -69,12 +69,13 @@ export class Supervisor {
     await this.serial(() => this.#execute(resume(this.#state, { bootId: this.d.bootId, now: this.d.clock.now(), loopLimit: trial.loopLimit })));
   }
 
-  /** Stops timers, listeners and the app (graceful: SIGTERM, then SIGKILL after the stop timeout). */
+  /** Stops timers, listeners and the app (graceful: SIGTERM, then SIGKILL after the stop timeout); releases the notify socket. */
   async stop(): Promise<void> {
     await this.serial(async () => {
       this.#timers.clear();
       for (const off of this.#offs.splice(0)) off();
       await this.d.app.stop();
+      this.d.health.close();
     });
   }
 

@@ -77,12 +77,21 @@ export type HealthFailureCode =
 /** Watches one running instance of the app and tells whether it is healthy. */
 export interface HealthMonitor {
   /**
-   * Begins checking an app started at `startedAt` with the effective spec (device merged with bundle).
-   * Call it as soon as runner.start() resolves (it binds the notify socket the app reports to), and
-   * call stop() before stopping the app: an exit while monitored is a failure (APP_EXITED).
+   * Readies what an app judged by `spec` reports to, before runner.start() spawns it: binds the
+   * notify socket when the spec uses the notify check (it then stays bound across restarts until
+   * close()) and forgets what an earlier instance sent. Never rejects: a socket that cannot be
+   * bound fails the next monitoring period instead.
+   */
+  prepare(spec: HealthSpec): Promise<void>;
+  /**
+   * Begins checking the instance started at `startedAt` with the effective spec (device merged
+   * with bundle), counting what it sent since it was spawned. Call it when the runner reports
+   * 'started', and call stop() before stopping the app: an exit while monitored is a failure (APP_EXITED).
    */
   start(spec: HealthSpec, startedAt: number): void;
   stop(): void;
+  /** stop(), and releases the notify socket (on shutdown). */
+  close(): void;
   verdict(): HealthVerdict;
   on(listener: (verdict: HealthVerdict) => void): () => void;
 }

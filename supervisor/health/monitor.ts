@@ -1,9 +1,10 @@
 // Turns probe results and app events into one verdict: starting → healthy → unhealthy.
 
 import { systemClock, type Clock } from '../../common/clock.ts';
-import { messageOf } from '../../common/errors.ts';
+import { CodedError, messageOf } from '../../common/errors.ts';
 import type { Logger } from '../../common/log.ts';
 import type { AppRunner, HealthFailureCode, HealthMonitor, HealthVerdict } from '../ports.ts';
+import { openNotifyChannel, type NotifyChannel } from './notify-channel.ts';
 import { startNotifyWatch } from './notify-watch.ts';
 import { probeCommand, probeHttp, type ProbeOutcome } from './probes.ts';
 import { mergeHealthSpec, type EffectiveHealthSpec, type EffectiveTiming } from './spec.ts';
@@ -12,7 +13,7 @@ export interface HealthMonitorOptions {
   logger: Logger;
   clock?: Clock;
   runner: AppRunner;
-  /** Where the notify socket is bound (passed to the app as NOTIFY_SOCKET by the caller). */
+  /** Where the notify socket is bound by prepare() (passed to the app as NOTIFY_SOCKET by the caller). */
   notifySocketPath?: string;
   /** Working directory of command probes (the slot directory). */
   cwd?: string;
@@ -30,7 +31,8 @@ export interface ProbeSink {
 // configured: the process running is enough). Failures while starting are not counted; only
 // the start timeout ends that phase, and a timeout is always a failure. Once healthy,
 // `failureThreshold` consecutive failures of a probe, a missed heartbeat, the app exiting or a
-// crash loop make it `unhealthy`, which is final until the next start().
+// crash loop make it `unhealthy`, which is final until the next start(). The notify socket
+// outlives monitoring periods (see notify-channel.ts): bound by prepare(), released by close().
 /** A HealthMonitor over `runner`'s app with HTTP, command, notify and liveness checks. */
 export function createHealthMonitor(options: HealthMonitorOptions): HealthMonitor {
   const { logger, runner } = options;
@@ -38,6 +40,39 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
   const listeners = new Set<(verdict: HealthVerdict) => void>();
   let verdict: HealthVerdict = { state: 'starting' };
   let session: AbortController | null = null;
+  let channel: Promise<NotifyChannel> | null = null;
+  let bound: NotifyChannel | null = null;
+  // What an exited instance sent never counts for the next one.
+  runner.on((event) => {
+    if (event.type === 'exited') bound?.forget();
+  });
+
+  // Binds once; a failed bind is retried by the next caller, a close() while binding wins.
+  function notifyChannel(path: string): Promise<NotifyChannel> {
+    if (channel !== null) return channel;
+    const opening: Promise<NotifyChannel> = openNotifyChannel(path, clock).then(
+      (c) => {
+        if (channel !== opening) {
+          c.close();
+          throw new CodedError('HEALTH_NOTIFY_SOCKET_FAILED', 'the health monitor was closed');
+        }
+        bound = c;
+        return c;
+      },
+      (err: unknown) => {
+        if (channel === opening) channel = null;
+        throw err;
+      },
+    );
+    channel = opening;
+    return opening;
+  }
+
+  function closeChannel(): void {
+    bound?.close();
+    bound = null;
+    channel = null;
+  }
 
   function set(next: HealthVerdict): void {
     verdict = next;
@@ -85,10 +120,22 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
     const { http, command } = spec;
     if (http !== undefined) void every(clock, http, abort.signal, (s) => probeHttp(http.url, http.timeoutMs, s), (o) => result('http', o));
     if (command !== undefined) void every(clock, command, abort.signal, (s) => probeCommand(command.argv, options.cwd, command.timeoutMs, s), (o) => result('command', o));
-    if (spec.notify !== undefined) startNotifyWatch({ path: options.notifySocketPath, watchdogSec: spec.notify.watchdogSec, clock, logger, signal: abort.signal, sink });
+    const path = options.notifySocketPath;
+    if (spec.notify !== undefined) startNotifyWatch({ channel: path === undefined ? null : notifyChannel(path), watchdogSec: spec.notify.watchdogSec, clock, logger, signal: abort.signal, sink });
   }
 
   return {
+    async prepare(spec) {
+      bound?.forget();
+      const path = options.notifySocketPath;
+      if (path === undefined || mergeHealthSpec({}, spec).notify === undefined) return;
+      try {
+        await notifyChannel(path);
+      } catch (err) {
+        // start() tries again and reports the failure as this instance's verdict.
+        logger.warn({ event: 'notify-socket-failed', path, err: messageOf(err) }, 'cannot bind the notify socket');
+      }
+    },
     start(spec, startedAt) {
       session?.abort();
       const abort = new AbortController();
@@ -100,6 +147,11 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
     stop() {
       session?.abort();
       session = null;
+    },
+    close() {
+      session?.abort();
+      session = null;
+      closeChannel();
     },
     verdict: () => verdict,
     on(listener) {

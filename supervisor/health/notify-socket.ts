@@ -45,9 +45,12 @@ function socketLibc(): SocketLibc {
 
 export type NotifyMessage = ReadonlyMap<string, string>;
 
-/** Binds `path` (replacing a stale socket file) and calls `onMessage` per datagram until `signal` aborts. */
-export function listenNotify(path: string, clock: Clock, signal: AbortSignal, onMessage: (message: NotifyMessage) => void): void {
-  if (signal.aborted) return;
+/**
+ * Binds `path` (replacing a stale socket file) and calls `onMessage` per datagram until `signal`
+ * aborts; returns a function that reads every queued datagram at once (synchronously).
+ */
+export function listenNotify(path: string, clock: Clock, signal: AbortSignal, onMessage: (message: NotifyMessage) => void): () => void {
+  if (signal.aborted) return () => undefined;
   const c = socketLibc();
   const address = sockaddrUn(path);
   rmSync(path, { force: true });
@@ -82,6 +85,7 @@ export function listenNotify(path: string, clock: Clock, signal: AbortSignal, on
     }
   };
   poll().catch(() => undefined);
+  return drain;
 }
 
 /** `KEY=VALUE` lines → map; lines without '=' are ignored, as systemd does. */

@@ -1,23 +1,16 @@
 // The notify health check: READY=1 makes the probe pass; after it, when watchdogSec is set,
-// WATCHDOG=1 must arrive at least that often; WATCHDOG=trigger is an immediate failure.
+// WATCHDOG=1 must arrive at least that often; WATCHDOG=trigger is an immediate failure. It reads
+// the monitor's NotifyChannel, which already holds what the instance sent before this period began.
 
 import type { Clock } from '../../common/clock.ts';
 import { messageOf } from '../../common/errors.ts';
 import type { Logger } from '../../common/log.ts';
 import type { ProbeSink } from './monitor.ts';
-import type { NotifyMessage } from './notify-socket.ts';
-
-// The notify socket needs koffi (~10 MiB resident): loaded only once an app uses the check.
-let socketModule: Promise<typeof import('./notify-socket.ts')> | null = null;
-
-/** Loads the notify socket support; awaited before such an app starts, so binding is immediate. */
-export function preloadNotify(): Promise<unknown> {
-  socketModule ??= import('./notify-socket.ts');
-  return socketModule;
-}
+import type { NotifyChannel, NotifyEntry } from './notify-channel.ts';
 
 export interface NotifyWatchOptions {
-  path: string | undefined;
+  /** The bound (or binding) notify socket; null when the supervisor has none. */
+  channel: Promise<NotifyChannel> | null;
   watchdogSec: number | undefined;
   clock: Clock;
   logger: Logger;
@@ -25,29 +18,27 @@ export interface NotifyWatchOptions {
   sink: ProbeSink;
 }
 
-/** Listens on the notify socket for one monitoring period (until `signal` aborts). */
+/** Checks the app's notify messages for one monitoring period (until `signal` aborts). */
 export function startNotifyWatch(options: NotifyWatchOptions): void {
-  const { path, clock, logger, signal, sink } = options;
-  if (path === undefined) {
+  const { channel, clock, logger, signal, sink } = options;
+  if (channel === null) {
     sink.fail('HEALTH_NOTIFY_TIMEOUT', 'the app uses the notify health check but the supervisor has no notify socket');
     return;
   }
   let ready = false;
   let lastBeat = clock.monotonic();
-  const onMessage = (message: NotifyMessage): void => {
+  const onEntry = ({ message, at }: NotifyEntry): void => {
     const status = message.get('STATUS');
     if (status !== undefined) logger.info({ event: 'app-status', status }, 'app status');
     if (message.get('WATCHDOG') === 'trigger') sink.fail('HEALTH_NOTIFY_TIMEOUT', 'the app triggered its watchdog (WATCHDOG=trigger)');
     if (message.get('READY') === '1') ready = true;
     if (message.get('READY') === '1' || message.get('WATCHDOG') === '1') {
-      lastBeat = clock.monotonic();
+      // A replayed message counts from when it arrived, not from when this period began.
+      lastBeat = at;
       if (ready) sink.result('notify', { ok: true });
     }
   };
-  socketModule ??= import('./notify-socket.ts');
-  socketModule.then(({ listenNotify }) => {
-    if (!signal.aborted) listenNotify(path, clock, signal, onMessage);
-  }).catch((err: unknown) => sink.fail('HEALTH_NOTIFY_TIMEOUT', messageOf(err)));
+  channel.then((c) => c.subscribe(signal, onEntry)).catch((err: unknown) => sink.fail('HEALTH_NOTIFY_TIMEOUT', messageOf(err)));
   const watchdogSec = options.watchdogSec;
   if (watchdogSec === undefined || watchdogSec <= 0) return;
   const limitMs = watchdogSec * 1000;

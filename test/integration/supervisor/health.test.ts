@@ -1,8 +1,9 @@
 // The health monitor against real fixture apps: each probe kind healthy and failing, the start
-// timeout, app exits and crash loops.
+// timeout, app exits and crash loops; notify messages sent before the monitor starts.
 
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -20,7 +21,7 @@ interface Rig {
   log: CapturedLog;
   root: string;
   notifySocket: string;
-  /** Starts the app, then the monitor (the order the supervisor uses). */
+  /** Prepares the monitor, starts the app, then the monitor (the order the supervisor uses). */
   run(app: AppSpec, health: HealthSpec): Promise<void>;
 }
 
@@ -39,11 +40,13 @@ function rig(runnerOptions: Partial<AppRunnerOptions> = {}): Rig {
   after(async () => {
     monitor.stop();
     await runner.stop();
+    monitor.close();
     rmSync(root, { recursive: true, force: true });
   });
   return {
     runner, monitor, log, root, notifySocket,
     async run(app, health) {
+      await monitor.prepare(health);
       await runner.start(app);
       monitor.start(health, Date.now());
     },
@@ -158,6 +161,64 @@ describe('health monitor: notify protocol', () => {
     const r = rig();
     await r.run({ ...fixtureSpec('notify-app.mjs'), env: { NOTIFY_SOCKET: r.notifySocket, NOTIFY_NO_READY: '1' } }, { startTimeoutSeconds: 1, notify: {} });
     assert.equal((await verdictOf(r.monitor, 'unhealthy')).code, 'HEALTH_START_TIMEOUT');
+  });
+});
+
+describe('health monitor: notify messages sent before start()', () => {
+  const readyLine = (l: Record<string, unknown>): boolean => String(l['line']).startsWith('notify "READY=1');
+
+  it('is healthy from a READY=1 the app sent once, at once, well before the monitor started', async () => {
+    const r = rig();
+    const health: HealthSpec = { notify: {} };
+    const env = { NOTIFY_SOCKET: r.notifySocket, NOTIFY_STOP_HEARTBEAT_AFTER_MS: '0' };
+    await r.monitor.prepare(health);
+    const started = nextEvent(r.runner, 'started');
+    await r.runner.start({ ...fixtureSpec('notify-app.mjs'), env });
+    const ready = await r.log.waitFor(readyLine);
+    // The socket existed when the app sent it: the datagram was delivered, not refused.
+    assert.match(String(ready['line']), /-> sent$/);
+    await sleep(500); // a loaded supervisor reacting late to the start
+    r.monitor.start(health, (await started).at);
+    await verdictOf(r.monitor, 'healthy');
+    const notices = r.log.lines.filter((l) => typeof l['line'] === 'string' && String(l['line']).startsWith('notify '));
+    assert.deepEqual(notices.map((l) => l['line']), [ready['line']], 'READY=1 was the only message');
+  });
+
+  it('never credits a READY=1 of an exited instance to the next one', async () => {
+    const r = rig();
+    const health: HealthSpec = { startTimeoutSeconds: 1, notify: {} };
+    const once = join(r.root, 'once');
+    const env = { NOTIFY_SOCKET: r.notifySocket, NOTIFY_ONCE_FILE: once, NOTIFY_STOP_HEARTBEAT_AFTER_MS: '0' };
+    await r.monitor.prepare(health);
+    const first = nextEvent(r.runner, 'exited');
+    let starts = 0;
+    const second = nextEvent(r.runner, 'started', () => ++starts === 2);
+    await r.runner.start({ ...fixtureSpec('notify-app.mjs'), env });
+    assert.match(String((await r.log.waitFor(readyLine))['line']), /-> sent$/);
+    assert.equal((await first).code, 1);
+    r.monitor.start(health, (await second).at);
+    const verdict = await verdictOf(r.monitor, 'unhealthy');
+    assert.equal(verdict.code, 'HEALTH_START_TIMEOUT');
+    assert.equal(r.log.lines.filter(readyLine).length, 1, 'only the first instance sent READY=1');
+  });
+
+  it('keeps the socket bound across restarts of the app', async () => {
+    const r = rig();
+    const health: HealthSpec = { notify: { watchdogSec: 2 } };
+    await r.monitor.prepare(health);
+    await r.runner.start({ ...fixtureSpec('notify-app.mjs'), env: { NOTIFY_SOCKET: r.notifySocket } });
+    r.monitor.start(health, Date.now());
+    await verdictOf(r.monitor, 'healthy');
+    const restarted = nextEvent(r.runner, 'started');
+    const pid = r.runner.status().pid;
+    assert.ok(pid !== null);
+    process.kill(pid, 'SIGKILL');
+    assert.equal((await verdictOf(r.monitor, 'unhealthy')).code, 'APP_EXITED');
+    assert.ok(existsSync(r.notifySocket), 'the socket outlives the instance');
+    r.monitor.start(health, (await restarted).at);
+    await verdictOf(r.monitor, 'healthy');
+    r.monitor.close();
+    assert.equal(existsSync(r.notifySocket), false, 'close() removes the socket');
   });
 });
 
