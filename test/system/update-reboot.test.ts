@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { startTestVm } from './rig/harness.ts';
 import { installDoc, startFleet } from './rig/fleet.ts';
 import { releasePayload } from './rig/release.ts';
-import { deviceVmOptions, installDevice, runningAppVersion, waitSettled } from './guest/device-service.ts';
+import { AGENT_LOG, deviceVmOptions, installDevice, runningAppVersion, waitSettled } from './guest/device-service.ts';
 
 test('good update then reboot job: committed, SUCCEEDED after a real reboot, new version runs', async (t) => {
   const fleet = await startFleet(t);
@@ -35,7 +35,12 @@ test('good update then reboot job: committed, SUCCEEDED after a real reboot, new
   fleet.createJob('reboot-1', { twinslot: 1, operation: 'reboot' });
   const rebooted = await fleet.final('reboot-1');
   t.diagnostic(`reboot job: ${JSON.stringify(rebooted)}`);
-  assert.equal(rebooted.status, 'SUCCEEDED', `the reboot job ended ${rebooted.status}: ${JSON.stringify(rebooted.details)}`);
+  if (rebooted.status !== 'SUCCEEDED') {
+    // What the agent's reboot command does as the agent's user, for the failure message.
+    const r = await vm.exec(`su -s /bin/sh twinslot -c '/sbin/reboot' 2>&1; echo "exit $?"; grep -c '"event":"reboot-requested"' ${AGENT_LOG}`);
+    assert.fail(`the reboot job ended ${rebooted.status}: ${JSON.stringify(rebooted.details)}; boots ${vm.boots.length - boots} since; ` +
+      `/sbin/reboot as twinslot: ${r.stdout.trim()}`);
+  }
   assert.equal(rebooted.details['reason'], 'REBOOTED');
   assert.ok(vm.boots.length > boots, 'the VM really rebooted');
   const boot = vm.boots.at(-1);

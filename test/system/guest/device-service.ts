@@ -37,8 +37,11 @@ setsid su -s /bin/sh twinslot -c 'NODE_COMPILE_CACHE=/var/lib/twinslot/agent/cac
 echo $! >/run/agent.pid
 `;
 
+/** What a scenario adds to the device: files on the data disk, lines run at the end of every boot. */
+export interface DeviceExtras { data?: Record<string, string>; bootScript?: string }
+
 /** VM options for a device of `fleet` (credentials on the data disk, emulator ports mirrored). */
-export async function deviceVmOptions(fleet: Fleet, payloadImage: string, initialBundle: string): Promise<TestVmOptions> {
+export async function deviceVmOptions(fleet: Fleet, payloadImage: string, initialBundle: string, extra: DeviceExtras = {}): Promise<TestVmOptions> {
   const c = fleet.credentials;
   return {
     payloadImage,
@@ -47,8 +50,9 @@ export async function deviceVmOptions(fleet: Fleet, payloadImage: string, initia
       'rig/device.crt': await readFile(c.cert), 'rig/device.key': await readFile(c.key),
       'rig/ca.pem': await readFile(c.ca), 'rig/release.pem': await readFile(c.trust),
       'rig/initial.tar': await readFile(initialBundle),
+      ...extra.data,
     },
-    bootScript: DEVICE_BOOT_SCRIPT,
+    bootScript: DEVICE_BOOT_SCRIPT + (extra.bootScript ?? ''),
     loopback: fleet.loopback,
     collectOnFailure: [SUPERVISOR_LOG, AGENT_LOG, '/run/install.log'],
   };
@@ -76,9 +80,14 @@ export interface DeviceCheck {
  * state.json: the device is up on a committed version that runs.
  */
 export async function waitSettled(vm: Vm, timeoutS = 300): Promise<DeviceCheck> {
+  // Cheap shell checks first (a Node start costs seconds under TCG), then one status request.
   const out = await vm.sh(`i=0
-while :; do
-  s=$(${INSTALLED_TWINSLOT} status --json 2>/dev/null) && echo "$s" | grep -q '"trial":null' && echo "$s" | grep -q '"pid":[0-9]' && break
+export NODE_COMPILE_CACHE=/var/lib/twinslot/cache/status
+settled() {
+  grep -q '^  "trial": null' /var/lib/twinslot/state.json 2>/dev/null && grep -qsa 'APP_VERSION=' /proc/[0-9]*/environ &&
+    s=$(${INSTALLED_TWINSLOT} status --json 2>/dev/null) && echo "$s" | grep -q '"trial":null' && echo "$s" | grep -q '"pid":[0-9]'
+}
+until settled; do
   i=$((i + 1)); [ $i -gt ${timeoutS} ] && { echo "not settled: $s" >&2; exit 1; }
   sleep 1
 done
@@ -87,7 +96,8 @@ echo "$s"; cat /var/lib/twinslot/state.json`, (timeoutS + 60) * 1000);
   return { status: JSON.parse(out.slice(0, nl)) as StatusReport, state: JSON.parse(out.slice(nl + 1)) as DeviceCheck['state'] };
 }
 
-/** The version whose app runs (from the app's own output in the process list). */
+/** The version whose app runs (read from the app process's own environment). */
 export async function runningAppVersion(vm: Vm): Promise<string> {
-  return (await vm.sh(`for p in /proc/[0-9]*; do tr '\\0' '\\n' <$p/environ 2>/dev/null | grep '^APP_VERSION=' && break; done | head -n 1 | cut -d= -f2`)).trim();
+  return (await vm.sh(`f=$(grep -las APP_VERSION= /proc/[0-9]*/environ | grep -v self | head -n 1)
+[ -n "$f" ] && tr '\\0' '\\n' <"$f" | sed -n 's/^APP_VERSION=//p'; true`)).trim();
 }
