@@ -20,7 +20,7 @@ const CONFIG = {
   agent: {
     connection: { backoff: { baseMs: 500, maxMs: 3000 }, healthCheckMs: 2000, keepAliveSeconds: 20, stableAfterMs: 2000 },
     jobs: { updateBackoff: { baseMs: 300, maxMs: 3000 }, trialPollMs: 1000, progressIntervalMs: 1000, stepTimeouts: { checkMinutes: 5, downloadMinutes: 10, installMinutes: 10, trialMinutes: 10, rebootMinutes: 2 } },
-    update: { caPath: '/etc/twinslot/certs/ca.pem', backoff: { baseMs: 300, maxMs: 3000 }, connectTimeoutMs: 10_000, idleTimeoutMs: 10_000, reserveBytes: 1024 * 1024, rebootCommand: ['/sbin/reboot'] },
+    update: { caPath: '/etc/twinslot/certs/ca.pem', backoff: { baseMs: 300, maxMs: 3000 }, connectTimeoutMs: 10_000, idleTimeoutMs: 10_000, reserveBytes: 1024 * 1024 },
   },
 };
 
