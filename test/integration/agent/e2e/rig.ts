@@ -198,8 +198,10 @@ async function startAgent(device: Device, all: AgentProcess[], crashAt?: string)
     kill: async (signal) => {
       child.kill(signal);
       if (signal === 'SIGTERM') {
-        // A graceful stop ends with agent-stopped; a process the MQTT library keeps alive is then killed.
-        await Promise.race([exited, agent.waitLog('agent-stopped')]);
+        // A graceful stop logs agent-stopped and then exits by itself; give it a generous moment
+        // to do so before treating it as stuck (a loaded machine may take a while).
+        const stopped = agent.waitLog('agent-stopped').then(() => new Promise((resolve) => setTimeout(resolve, 10_000).unref()));
+        await Promise.race([exited, stopped]);
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       }
       await exited;
