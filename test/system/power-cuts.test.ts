@@ -79,7 +79,8 @@ async function cutAndBoot(vm: Vm, kind: 'reset' | 'kill'): Promise<{ bootS: numb
   return { bootS, app: await runningAppVersion(vm) };
 }
 
-test(`power cuts: ${CUTS} hard resets and QEMU kills across update phases, never bricked or stuck`, async (t) => {
+// Longer than the suite's per-file default: 20 boots under TCG on a shared 2-core machine.
+test(`power cuts: ${CUTS} hard resets and QEMU kills across update phases, never bricked or stuck`, { timeout: 2_400_000 }, async (t) => {
   const started = Date.now();
   const fleet = await startFleet(t, { filesBytesPerSecond: FILES_BYTES_PER_SECOND });
   const initial = await fleet.bundle('1.0.0');
@@ -112,13 +113,15 @@ test(`power cuts: ${CUTS} hard resets and QEMU kills across update phases, never
       const row: Row = { cut: rows.length + 1, job: jobId, target, seen, delayMs, kind, bootApp: app, final: '', bootS };
       rows.push(row);
       jobRows.push(row);
-      t.diagnostic(JSON.stringify(row));
     }
 
     const final = await fleet.final(jobId);
     settled = await waitSettled(vm);
     const running = await runningAppVersion(vm);
-    for (const r of jobRows) r.final = `${final.status} ${final.details['reason'] ?? ''} → ${running}`;
+    for (const r of jobRows) {
+      r.final = `${final.status} ${final.details['reason'] ?? ''} → ${running}`;
+      t.diagnostic(JSON.stringify(r));
+    }
     assert.ok(final.status === 'SUCCEEDED' || final.status === 'FAILED', `${jobId} ended ${final.status}: ${JSON.stringify(final.details)}`);
     assert.equal(settled.state.trial, null);
     assert.equal(settled.status.app?.slot, settled.status.committed);
