@@ -11,7 +11,7 @@
 
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -197,6 +197,14 @@ async function verify(req: DownloadRequest, running: RunningHash): Promise<void>
     await discardPartial(req.partPath);
     const code = size !== req.size ? 'SIZE_MISMATCH' : 'CHECKSUM_MISMATCH';
     throw new CodedError(code, `bundle ${code === 'SIZE_MISMATCH' ? `size ${size}` : `sha256 ${digest}`} does not match the job document`);
+  }
+  // The journal moves on to `installing` next: the verified bytes must be on disk before that,
+  // or a power cut leaves a torn bundle behind a phase that says it was complete.
+  const handle = await open(req.partPath, 'r');
+  try {
+    await handle.datasync();
+  } finally {
+    await handle.close();
   }
 }
 
