@@ -9,12 +9,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startTestVm } from './rig/harness.ts';
-import { installDoc, startFleet, type Fleet } from './rig/fleet.ts';
-import { PhaseTail, WATCHER_EXTRAS, type PhaseSample } from './rig/phase-watch.ts';
-import { releasePayload } from './rig/release.ts';
-import type { Vm } from './rig/vm.ts';
-import { deviceVmOptions, installDevice, runningAppVersion, waitSettled } from './guest/device-service.ts';
+import { startTestVm } from '../rig/harness.ts';
+import { installDoc, startFleet, type Fleet } from '../rig/fleet.ts';
+import { PhaseTail, WATCHER_EXTRAS, type PhaseSample } from '../rig/phase-watch.ts';
+import { releasePayload } from '../rig/release.ts';
+import type { Vm } from '../rig/vm.ts';
+import { deviceVmOptions, installDevice, runningAppVersion, waitSettled } from '../guest/device-service.ts';
 
 const CUTS = 20;
 const PHASES = ['download', 'install', 'slot-flip', 'trial', 'commit', 'report'] as const;
