@@ -4,6 +4,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { onJsonLines } from '../common/json-lines.ts';
 import { join } from 'node:path';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'twinslot.js');
@@ -35,23 +36,11 @@ export function startChild(name: string, args: string[]): Child {
   const child: ChildProcess = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   const logs: LogLine[] = [];
   const listeners = new Set<(l: LogLine) => void>();
-  let buffer = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString();
-    let nl: number;
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      let parsed: LogLine;
-      try {
-        parsed = JSON.parse(line) as LogLine;
-      } catch {
-        parsed = { event: 'text', msg: line };
-      }
-      logs.push(parsed);
-      if (logs.length > KEEP_LINES) logs.shift();
-      for (const l of listeners) l(parsed);
-    }
+  onJsonLines(child.stderr, (record, raw) => {
+    const parsed: LogLine = (record as LogLine | undefined) ?? { event: 'text', msg: raw };
+    logs.push(parsed);
+    if (logs.length > KEEP_LINES) logs.shift();
+    for (const l of listeners) l(parsed);
   });
   const exited = once(child, 'exit').then(([code, sig]) => ({ code: code as number | null, signal: sig as NodeJS.Signals | null }));
   const running = (): boolean => child.exitCode === null && child.signalCode === null;

@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import { onJsonLines } from '../../../common/json-lines.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { devicePaths, type DevicePaths, type SlotName } from '../../../slots/paths.ts';
 import type { HealthSpec, Manifest } from '../../../bundle/manifest-types.ts';
@@ -139,20 +140,9 @@ export function launchSupervisor(device: Device): RunningSupervisor {
   const child = spawn(process.execPath, [BIN, 'supervisor', '--root', device.root, '--config', device.configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
   const logs: Record<string, unknown>[] = [];
   const wakers = new Set<() => void>();
-  let buffer = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString();
-    let nl: number;
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      try {
-        logs.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        logs.push({ event: 'non-json', line });
-      }
-      for (const w of wakers) w();
-    }
+  onJsonLines(child.stderr, (record, line) => {
+    logs.push(record ?? { event: 'non-json', line });
+    for (const w of wakers) w();
   });
   const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
   const waitLog = (event: string, match: (l: Record<string, unknown>) => boolean = () => true): Promise<Record<string, unknown>> =>

@@ -4,6 +4,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { onJsonLines } from '../../../../common/json-lines.ts';
 import { mkdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -176,20 +177,9 @@ async function startAgent(device: Device, all: AgentProcess[], crashAt?: string)
   const child = spawn(process.execPath, [BIN, 'agent', '--root', device.root, '--config', device.configPath, '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'], env });
   const logs: Array<Record<string, unknown>> = [];
   const wakers = new Set<() => void>();
-  let buffer = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString();
-    let nl: number;
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      try {
-        logs.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        logs.push({ event: 'non-json', line });
-      }
-      for (const w of wakers) w();
-    }
+  onJsonLines(child.stderr, (record, line) => {
+    logs.push(record ?? { event: 'non-json', line });
+    for (const w of wakers) w();
   });
   const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
   const agent: AgentProcess = {
