@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', '**/.tmp/**', 'test/fixtures/**/*.js'] },
+  { ignores: ['node_modules/**', 'dist/**', '**/.tmp/**', 'test/system/.cache/**', 'test/fixtures/**/*.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -21,6 +21,8 @@ export interface PhaseSample {
 // Runs in the guest with the rig's node; fs.watch is inotify, so it costs nothing while idle.
 const WATCHER = `
 const fs = require('node:fs');
+// Last in line for the CPU: the supervisor and the agent start at the same moment after a boot.
+require('node:os').setPriority(19);
 const jobs = '/var/lib/twinslot/agent/jobs', state = '/var/lib/twinslot/state.json';
 const out = fs.openSync('/dev/console', 'w');
 let job = '-', agent = '-', last = '';

@@ -35,7 +35,7 @@ export function qemuArgs(s: QemuSetup): string[] {
     .map((f) => `,guestfwd=tcp:${HOST_ALIAS}:${f.guestPort}-cmd:${s.relay} nc 127.0.0.1 ${f.hostPort}`)
     .join('');
   return [
-    '-accel', 'tcg', '-machine', 'pc', '-smp', '1', '-m', String(s.memoryMb),
+    '-accel', 'tcg', '-machine', 'pc', '-smp', '2', '-m', String(s.memoryMb),
     '-nodefaults', '-no-user-config', '-display', 'none',
     '-kernel', s.images.kernel.vmlinuz, '-initrd', s.images.initramfs,
     '-append', 'console=ttyS0 panic=1 loglevel=4 mitigations=off',
