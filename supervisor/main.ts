@@ -25,7 +25,6 @@ import { createHealthMonitor } from './health/index.ts';
 import { groupId } from './ids.ts';
 import { startIpcServer } from './ipc/server.ts';
 import type { StatusReport } from './ipc/protocol.ts';
-import { startMetricsServer } from './metrics.ts';
 import { handleRequest } from './requests.ts';
 import { createAppRunner } from './runner/index.ts';
 import { buildStatus } from './status.ts';
@@ -70,7 +69,10 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<number> {
     throw err;
   }
   const { sup, ipc, metrics } = parts;
-  logger.info({ event: 'supervisor-started', socket: paths.supervisorSocket }, 'supervisor running');
+  // Node writes its compile cache only at a clean exit, which a supervisor stopped by a power cut
+  // or SIGKILL never has: persist it now, so the next start loads cached code instead of
+  // type-stripping every module again (which keeps ~12 MiB of stripper resident for good).
+  process.getBuiltinModule('node:module').flushCompileCache?.();
 
   return new Promise<number>((resolve, reject) => {
     let stopping = false;
@@ -92,6 +94,8 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<number> {
     process.on('SIGHUP', () => {
       settings = reload(opts.configPath, settings, logger, paths);
     });
+    // Only now: whoever sees this line may signal the supervisor.
+    logger.info({ event: 'supervisor-started', socket: paths.supervisorSocket }, 'supervisor running');
   });
 }
 
@@ -140,7 +144,8 @@ async function startParts({ paths, settings, logger, bootId, watchdog, life }: P
     handlers: { handle: (req) => handleRequest({ sup, status, isRoot }, req), subscribe: (l) => sup.on(l) },
   });
   life.hold('ipc', () => ipc.close());
-  const metrics = s.metricsPort === null ? null : await startMetricsServer(s.metricsPort, status);
+  // The HTTP server is loaded only when a metrics port is configured.
+  const metrics = s.metricsPort === null ? null : await (await import('./metrics.ts')).startMetricsServer(s.metricsPort, status);
   if (metrics) {
     life.hold('metrics', () => metrics.close());
     logger.info({ event: 'metrics-listening', port: metrics.port }, 'Prometheus metrics on 127.0.0.1');

@@ -1,11 +1,16 @@
 // One-shot probes: an HTTP GET and a command. Each resolves to an outcome and never throws.
 
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { execa } from 'execa';
 import { messageOf } from '../../common/errors.ts';
 
 export type ProbeOutcome = { ok: true } | { ok: false; reason: string };
+
+// node:http and node:https come through getBuiltinModule, on the first probe that needs them:
+// an ESM `import` of node:http evaluates every export, and its WebSocket getters load undici,
+// http2, tls and zlib (~4.5 MiB resident in the supervisor, which never uses them).
+function requestFor(url: string): typeof import('node:http').request {
+  return url.startsWith('https:') ? process.getBuiltinModule('node:https').request : process.getBuiltinModule('node:http').request;
+}
 
 /** Healthy when GET `url` answers 2xx within `timeoutMs`; a timeout is a failure. */
 export function probeHttp(url: string, timeoutMs: number, signal: AbortSignal): Promise<ProbeOutcome> {
@@ -13,7 +18,7 @@ export function probeHttp(url: string, timeoutMs: number, signal: AbortSignal): 
   const timer = setTimeout(() => timeout.abort(), timeoutMs);
   const both = AbortSignal.any([signal, timeout.signal]);
   return new Promise<ProbeOutcome>((resolve) => {
-    const request = url.startsWith('https:') ? httpsRequest : httpRequest;
+    const request = requestFor(url);
     // agent: false: a fresh connection per probe, so a probe never rides on a connection kept
     // alive to a previous instance of the app.
     const req = request(url, { method: 'GET', agent: false, signal: both }, (res) => {
