@@ -128,16 +128,22 @@ export interface RunningSupervisor {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/** Extra environment for the supervisor process (on top of the test's own). */
+export interface LaunchOptions {
+  env?: Record<string, string>;
+}
+
 /** Starts `twinslot supervisor` for `device` and waits until its socket answers. */
-export async function startSupervisor(device: Device): Promise<RunningSupervisor> {
-  const sup = launchSupervisor(device);
+export async function startSupervisor(device: Device, opts: LaunchOptions = {}): Promise<RunningSupervisor> {
+  const sup = launchSupervisor(device, opts);
   await Promise.race([sup.waitLog('supervisor-started'), sup.exited.then((e) => Promise.reject(new Error(`supervisor exited early: ${JSON.stringify(e)} ${JSON.stringify(sup.logs.slice(-5))}`)))]);
   return sup;
 }
 
 /** Spawns `twinslot supervisor` for `device` without waiting for anything (start-up failures). */
-export function launchSupervisor(device: Device): RunningSupervisor {
-  const child = spawn(process.execPath, [BIN, 'supervisor', '--root', device.root, '--config', device.configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+export function launchSupervisor(device: Device, opts: LaunchOptions = {}): RunningSupervisor {
+  const env = { ...process.env, ...opts.env };
+  const child = spawn(process.execPath, [BIN, 'supervisor', '--root', device.root, '--config', device.configPath], { stdio: ['ignore', 'ignore', 'pipe'], env });
   const logs: Record<string, unknown>[] = [];
   const wakers = new Set<() => void>();
   onJsonLines(child.stderr, (record, line) => {
