@@ -4,9 +4,14 @@
 // - A reader sees either the old or the new content, never a mix: the new bytes go to a temp
 //   file in the same directory, are fsynced, and replace the target with rename(2).
 // - The rename itself survives a power cut: the directory is fsynced after it.
-// - Temp names carry the pid and a counter so two writers never share a temp file.
+// - Temp names carry the pid, a counter and random bytes, so two writers never share a temp
+//   file, and neither does a writer after a power cut: a device boots the same way every time, so
+//   the restarted process often has the same pid as the one whose temp file the cut left behind.
+// - Such leftovers are removed only by the owner of a directory, at its start
+//   (removeStaleTempsSync), never while another writer could be between create and rename.
 
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, symlinkSync, writeSync, constants } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, symlinkSync, writeSync, constants } from 'node:fs';
 import { open, rename, rm, symlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -14,7 +19,16 @@ let counter = 0;
 
 function tempPathFor(target: string): string {
   counter += 1;
-  return join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${counter}`);
+  return join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${counter}-${randomBytes(4).toString('hex')}`);
+}
+
+const TEMP_NAME = /^\..+\.tmp-\d+-\d+(-[0-9a-f]+)?$/;
+
+/** Removes the temp files an interrupted writeFileAtomic* left in `dir`; returns their names. */
+export function removeStaleTempsSync(dir: string): string[] {
+  const stale = readdirSync(dir).filter((name) => TEMP_NAME.test(name));
+  for (const name of stale) rmSync(join(dir, name), { force: true });
+  return stale;
 }
 
 /** fsync a directory so that renames and creations inside it are durable. */

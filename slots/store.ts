@@ -9,9 +9,9 @@
 //   persisted state: persist the trial before flipping to it; flip back before clearing the trial.
 
 import { readFileSync, readlinkSync, rmSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { isErrno, messageOf } from '../common/errors.ts';
-import { fsyncDirSync, replaceSymlinkSync, writeFileAtomicSync } from '../common/durable-file.ts';
+import { fsyncDirSync, removeStaleTempsSync, replaceSymlinkSync, writeFileAtomicSync } from '../common/durable-file.ts';
 import type { Logger } from '../common/log.ts';
 import type { DevicePaths, SlotName } from './paths.ts';
 import { initialState, parseState, type SystemState } from './state.ts';
@@ -33,6 +33,15 @@ export class SlotStore {
   constructor(paths: DevicePaths, logger: Logger) {
     this.paths = paths;
     this.#logger = logger;
+  }
+
+  /**
+   * Removes what an interrupted write of the state (power cut between create and rename) left
+   * beside it. Only the supervisor calls it, at its start: it alone writes the state.
+   */
+  removeInterruptedWrites(): void {
+    const stale = removeStaleTempsSync(dirname(this.paths.state));
+    if (stale.length > 0) this.#logger.warn({ event: 'state-temps-removed', files: stale }, 'removed state copies an interrupted write left behind');
   }
 
   /** The persisted state, recovered from the copy or derived from `current` when state.json is damaged. */

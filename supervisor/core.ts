@@ -60,6 +60,7 @@ export class Supervisor {
 
   /** Loads (and if need be recovers) the state, then does what the restart table says. */
   async start(): Promise<void> {
+    this.d.store.removeInterruptedWrites();
     const loaded = this.d.store.load();
     this.loadSource = loaded.source;
     this.#state = loaded.problem ? this.d.store.save(loaded.state) : loaded.state;

@@ -100,7 +100,9 @@ export class JobsEngine {
   async #run(): Promise<void> {
     for (const entry of this.#deps.journal.open()) {
       if (this.#stopping.signal.aborted) return;
-      await this.#execute(entry, true);
+      // A throw here is the journal refusing a write (disk full, I/O error): the entry stays
+      // open, and the next look finds it listed in the cloud and resumes it (#duplicate).
+      await this.#execute(entry, true).catch(async (err: unknown) => this.#retryLater(err));
     }
     this.#deps.journal.prune();
     while (!this.#stopping.signal.aborted) {
@@ -174,9 +176,16 @@ export class JobsEngine {
     }
   }
 
-  // A notification for an execution we already know: ignored, except a closed one the cloud
-  // still shows pending, whose final report is sent again.
+  // An execution we already know. Open here while nothing runs: an earlier attempt threw out of
+  // its step loop (a journal write refused), so it is resumed where its phase was saved. Closed,
+  // but still pending in the cloud: its final report is sent again. Otherwise ignored.
   async #duplicate(existing: JournalEntry, remote: RemoteExecution): Promise<void> {
+    if (existing.phase.kind !== 'closed') {
+      this.#deps.ctx.log.warn({ event: 'job-resumed', jobId: remote.jobId, executionNumber: remote.executionNumber, phase: existing.phase.kind }, 'resuming an interrupted job');
+      await this.#execute(existing, true);
+      this.#wantLook = true;
+      return;
+    }
     this.#deps.ctx.log.info({ event: 'job-duplicate', jobId: remote.jobId, executionNumber: remote.executionNumber, phase: existing.phase.kind }, 'duplicate job notification ignored');
     if (existing.phase.kind === 'closed' && existing.phase.final !== null && !TERMINAL_REMOTE.has(remote.status)) {
       const again: JournalEntry = { ...existing, phase: { kind: 'reporting', final: existing.phase.final } };

@@ -14,7 +14,7 @@
 
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomicSync } from '../../common/durable-file.ts';
+import { removeStaleTempsSync, writeFileAtomicSync } from '../../common/durable-file.ts';
 import { CodedError, isErrno, messageOf } from '../../common/errors.ts';
 import type { Logger } from '../../common/log.ts';
 import type { JobDocument } from './document.ts';
@@ -51,6 +51,9 @@ export class Journal {
     this.#keepClosed = keepClosed;
     this.#log = log;
     mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // One agent per device: nothing else writes here, so a temp file now is a power cut's leftover.
+    const stale = removeStaleTempsSync(dir);
+    if (stale.length > 0) log?.warn({ event: 'journal-temps-removed', files: stale }, 'removed entries an interrupted write left behind');
   }
 
   /** The entry of one execution, or undefined (also when its file was damaged and quarantined). */
