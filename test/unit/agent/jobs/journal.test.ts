@@ -60,3 +60,21 @@ test('damaged entries (garbage, truncated, wrong schema) are quarantined and log
   for (const base of ['garbage', 'trunc', 'schema']) assert.ok(names.some((n) => n.startsWith(`${base}.1.json.corrupt-`)), base);
   assert.deepEqual(logged.map((l) => l['event']), ['journal-quarantined', 'journal-quarantined', 'journal-quarantined']);
 });
+
+test('a temp file a power cut left between create and rename is removed at start, entries kept', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'twinslot-journal-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  new Journal(dir).save(entry('cut-job', 5, false, 1));
+  new Journal(dir).save(entry('done', 1, true, 0));
+  // The cut's leftover, named as a restarted agent with the same pid would name its own temp.
+  const stale = `.cut-job.5.json.tmp-${process.pid}-3`;
+  await writeFile(join(dir, stale), '{"schema":1,"jobId":"cut');
+  const logged: Array<Record<string, unknown>> = [];
+  const log = { warn: (o: Record<string, unknown>) => logged.push(o), error: (o: Record<string, unknown>) => logged.push(o) } as unknown as Logger;
+  const j = new Journal(dir, 100, log);
+  assert.deepEqual((await readdir(dir)).sort(), ['cut-job.5.json', 'done.1.json']);
+  assert.deepEqual(logged, [{ event: 'journal-temps-removed', files: [stale] }]);
+  assert.deepEqual(j.open().map((e) => `${e.jobId}#${e.executionNumber}:${e.phase.kind}`), ['cut-job#5:received']);
+  j.save({ ...entry('cut-job', 5, false, 1), resumes: 1 });
+  assert.equal(j.get({ jobId: 'cut-job', executionNumber: 5 })?.resumes, 1);
+});
