@@ -27,7 +27,11 @@ export interface QemuSetup {
   watchdogAction: WatchdogAction;
 }
 
-/** argv for qemu-system-x86_64 (TCG: KVM guests hung at boot on the CI machine). */
+/**
+ * argv for qemu-system-x86_64 (TCG: KVM guests hung at boot on the CI machine). Two vCPUs: TCG
+ * runs each on its own host thread, and after every boot the supervisor and the agent start
+ * Node at the same moment (one vCPU made a power cut cost ~25 s of start-up instead of ~8).
+ */
 export function qemuArgs(s: QemuSetup): string[] {
   // cmd: spawns one relay per guest connection (a -tcp: target would be a single connection
   // made once at QEMU start, so a client that reconnects would find nothing there).
