@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { renderTable } from '../common/table.ts';
+import { SETTLE_DELAY_MS } from '../supervisor/lean-runtime.ts';
 import { freePort, httpGet, install, makeDevice, startSupervisor, subscribe, teardown, type Device } from '../test/integration/supervisor/harness.ts';
 
 const PROBE_MS = 20;
@@ -126,7 +127,8 @@ async function main(): Promise<void> {
     client.close();
 
     const pid = sup.child.pid ?? 0;
-    await sleep(2000);
+    // Idle: after the supervisor's post-trial memory settle (supervisor/lean-runtime.ts).
+    await sleep(SETTLE_DELAY_MS + 2000);
     const a = procStats(pid);
     const t0 = performance.now();
     await sleep(values.quick ? 5000 : 10_000);

@@ -30,6 +30,7 @@ import { createAppRunner } from './runner/index.ts';
 import { buildStatus } from './status.ts';
 import { setupWatchdog, type WatchdogHandle } from './watchdog-setup.ts';
 import { Lifecycle } from './lifecycle.ts';
+import { memorySettler } from './lean-runtime.ts';
 
 // Margin over the app's stop timeout for releasing everything after a failure.
 const RELEASE_MARGIN_MS = 2000;
@@ -73,6 +74,11 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<number> {
   // or SIGKILL never has: persist it now, so the next start loads cached code instead of
   // type-stripping every module again (which keeps ~12 MiB of stripper resident for good).
   process.getBuiltinModule('node:module').flushCompileCache?.();
+  const settler = memorySettler();
+  settler.soon();
+  sup.on((e) => {
+    if (e.type === 'committed' || e.type === 'rolled-back') settler.soon();
+  });
 
   return new Promise<number>((resolve, reject) => {
     let stopping = false;
