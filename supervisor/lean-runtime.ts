@@ -1,4 +1,7 @@
-// V8 settings for the supervisor process, applied before its modules load.
+// V8 settings for the supervisor process, given on its command line (never changed at run time:
+// V8 flags changed after start-up once ended a supervisor in a fatal V8 check as it started in
+// the QEMU system tests). The release launcher (installer/release/build.ts) passes them to
+// `twinslot supervisor`, as do the supervisor tests and bench/swap.ts.
 //
 // The supervisor is idle nearly all the time (a pet every few seconds, a probe every interval,
 // an IPC request now and then), so compiled code buys it nothing, while the compilers' code
@@ -6,30 +9,22 @@
 // supervisor of bench/swap.ts (a healthy app, HTTP probe every 2 s):
 //   --no-turbofan --no-maglev          ~7 MiB less (optimizing compilers never paged in)
 //   --no-sparkplug                     ~1.5 MiB less (no baseline code)
-//   --semi-space-growth-factor=1       ~5 MiB less (the young generation stays at its initial
-//                                      size instead of growing to 2 x 8 MiB during start-up)
+//   --max-semi-space-size=1            ~5 MiB less (a young generation of 2 x 1 MiB instead of
+//                                      growing to 2 x 8 MiB during start-up)
+//   --expose-gc                        for memorySettler below
 // The price is CPU on busy paths: a forwarded app output line costs ~11 µs instead of ~4 µs,
 // i.e. about 1% of a core for an app printing 1000 lines a second.
 //
-// They are set here, not in NODE_OPTIONS in the systemd unit: the app inherits the supervisor's
-// environment (and NODE_OPTIONS refuses most V8 flags). Flags that only act at isolate creation
-// (--max-semi-space-size, --v8-pool-size) cannot be set here; with the flags above they were
-// measured to save nothing more, nor was MALLOC_ARENA_MAX=2.
-
+// Not in NODE_OPTIONS in the systemd unit: the app inherits the supervisor's environment (and
+// NODE_OPTIONS refuses most V8 flags); command-line flags stay with the supervisor's process.
+//
 // Start-up leaves garbage and the bytecode of code that ran once (module bodies, config parsing,
 // the first trial decisions) in the old generation, and an idle process may not collect it for
 // hours. A few full collections once the supervisor has settled let V8 free that garbage and
-// flush the bytecode nobody runs again (it is recompiled if ever needed): about 3 MiB less.
+// flush the bytecode nobody runs again (it is recompiled if ever needed): about 2-3 MiB less.
 
-/** The V8 flags of the supervisor process (see above). */
-export const SUPERVISOR_V8_FLAGS = ['--no-turbofan', '--no-maglev', '--no-sparkplug', '--semi-space-growth-factor=1'] as const;
-
-/** Applies SUPERVISOR_V8_FLAGS to this process; call before the supervisor's modules are imported. */
-export function applySupervisorV8Flags(): void {
-  // getBuiltinModule, not an import: node:v8 is needed only for this call.
-  const v8 = process.getBuiltinModule('node:v8');
-  for (const flag of SUPERVISOR_V8_FLAGS) v8.setFlagsFromString(flag);
-}
+/** The supervisor's V8 flags (see above), for its command line: `node <flags> cli/main.ts supervisor`. */
+export const SUPERVISOR_V8_FLAGS = ['--no-turbofan', '--no-maglev', '--no-sparkplug', '--max-semi-space-size=1', '--expose-gc'] as const;
 
 export const SETTLE_DELAY_MS = 5000;
 // V8 flushes a function's bytecode once it went unused through this many full collections.
@@ -37,16 +32,16 @@ const SETTLE_COLLECTIONS = 8;
 
 /**
  * Full collections `SETTLE_DELAY_MS` after the last call of `soon()` (see above): call it when
- * the supervisor has started and whenever a trial ended. The timer never keeps the process alive.
+ * the supervisor has started and whenever a trial ended. A process started without
+ * `--expose-gc` (e.g. `npx twinslot supervisor` from a checkout) skips them. The timer never
+ * keeps the process alive.
  */
 export function memorySettler(): { soon(): void } {
-  const v8 = process.getBuiltinModule('node:v8');
-  v8.setFlagsFromString('--expose-gc');
-  // The gc function exists only in contexts created after the flag: take it from a fresh one.
-  const gc = process.getBuiltinModule('node:vm').runInNewContext('gc') as () => void;
+  const gc = (globalThis as { gc?: () => void }).gc;
   let timer: NodeJS.Timeout | undefined;
   return {
     soon(): void {
+      if (gc === undefined) return;
       clearTimeout(timer);
       timer = setTimeout(() => {
         for (let i = 0; i < SETTLE_COLLECTIONS; i++) gc();

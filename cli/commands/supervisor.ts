@@ -26,9 +26,6 @@ const command: Command = {
       return 0;
     }
     const root = values.root ?? '/';
-    // Before the supervisor's modules load: they are what the optimizing compilers would touch.
-    const { applySupervisorV8Flags } = await import('../../supervisor/lean-runtime.ts');
-    applySupervisorV8Flags();
     const { runSupervisor } = await import('../../supervisor/main.ts');
     return runSupervisor({ root, configPath: values.config ?? devicePaths(root).config });
   },

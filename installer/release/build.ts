@@ -15,6 +15,7 @@ import { chmod, copyFile, cp, mkdir, readFile, rm, stat, writeFile } from 'node:
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CodedError, messageOf } from '../../common/errors.ts';
+import { SUPERVISOR_V8_FLAGS } from '../../supervisor/lean-runtime.ts';
 import type { ReleaseArch } from './arch.ts';
 import { installModules, pruneModules, verifyModules } from './modules.ts';
 import { pinnedNodeVersion, stageRuntime } from './runtime.ts';
@@ -49,6 +50,8 @@ const LAUNCHER = `#!/bin/sh
 # Runs twinslot with the Node.js runtime shipped in this release, never the system's node.
 set -eu
 top=$(dirname "$(dirname "$(readlink -f "$0")")")
+# The supervisor's V8 flags go on its command line (supervisor/lean-runtime.ts).
+[ "\${1:-}" = supervisor ] && exec "$top/runtime/bin/node" ${SUPERVISOR_V8_FLAGS.join(' ')} "$top/app/cli/main.ts" "$@"
 exec "$top/runtime/bin/node" "$top/app/cli/main.ts" "$@"
 `;
 

@@ -19,6 +19,7 @@ import { initialState } from '../../../slots/state.ts';
 import { silentLogger } from '../../../common/log.ts';
 import { connectSupervisor, type SupervisorClient } from '../../../supervisor/ipc/client.ts';
 import type { SupervisorEvent } from '../../../supervisor/ipc/protocol.ts';
+import { SUPERVISOR_V8_FLAGS } from '../../../supervisor/lean-runtime.ts';
 
 export const DEADLINE_MS = 60_000;
 const REPO = join(import.meta.dirname, '..', '..', '..');
@@ -143,7 +144,8 @@ export async function startSupervisor(device: Device, opts: LaunchOptions = {}):
 /** Spawns `twinslot supervisor` for `device` without waiting for anything (start-up failures). */
 export function launchSupervisor(device: Device, opts: LaunchOptions = {}): RunningSupervisor {
   const env = { ...process.env, ...opts.env };
-  const child = spawn(process.execPath, [BIN, 'supervisor', '--root', device.root, '--config', device.configPath], { stdio: ['ignore', 'ignore', 'pipe'], env });
+  // With the V8 flags the release launcher gives the supervisor (supervisor/lean-runtime.ts).
+  const child = spawn(process.execPath, [...SUPERVISOR_V8_FLAGS, BIN, 'supervisor', '--root', device.root, '--config', device.configPath], { stdio: ['ignore', 'ignore', 'pipe'], env });
   const logs: Record<string, unknown>[] = [];
   const wakers = new Set<() => void>();
   onJsonLines(child.stderr, (record, line) => {
