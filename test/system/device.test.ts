@@ -11,14 +11,14 @@ import { REPO_ROOT } from './rig/paths.ts';
 import { runPowerCuts } from './rig/power-cuts.ts';
 import { INSTALLED_TWINSLOT } from './rig/release.ts';
 import { SharedDevice } from './rig/shared-device.ts';
-import { AGENT_LOG, runningAppVersion, waitSettled } from './guest/device-service.ts';
+import { AGENT_LOG, installDevice, runningAppVersion, waitSettled } from './guest/device-service.ts';
 import { SUPERVISOR_LOG } from './guest/supervisor-service.ts';
 
 const POWER_CUTS = 20;
 const device = new SharedDevice('device');
 
 device.test('release: install.sh inside the VM, the installed supervisor holds the i6300esb after a reboot', async (d) => {
-  await device.install(d);
+  await installDevice(d.vm, d.fleet);
   const config = JSON.parse((await d.vm.readFile('/etc/twinslot/config.json')).toString()) as { device?: { thingName?: string } };
   assert.equal(config.device?.thingName, 'vm-1');
   const { status, state } = await waitSettled(d.vm);

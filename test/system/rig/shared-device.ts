@@ -1,7 +1,8 @@
 // One device for every test of a file: the emulator on the host, one VM, its console's phase
 // tail. Installing twinslot and booting a device costs about a minute under TCG, so the update
 // scenarios (release install, good update + reboot, bad update, power cuts) share one device
-// and run in order, each its own node:test test. The first test installs it (`install`).
+// and run in order, each its own node:test test. The first test installs it (installDevice,
+// marked `install: true`); the others fail at once if that did not succeed.
 //
 // The VM's logs are kept when any of the file's tests failed, like startTestVm does for one test.
 
@@ -11,7 +12,11 @@ import { startFleet, type Fleet } from './fleet.ts';
 import { startTestVm } from './harness.ts';
 import { PhaseTail, WATCHER_EXTRAS } from './phase-watch.ts';
 import type { Vm } from './vm.ts';
-import { deviceVmOptions, installDevice } from '../guest/device-service.ts';
+import { deviceVmOptions } from '../guest/device-service.ts';
+
+// Bundles download at this rate, so a power cut can land inside a download (a bundle of the
+// power-cut jobs takes about 2 s); the other scenarios' bundles are a few KiB.
+const FILES_BYTES_PER_SECOND = 192 * 1024;
 
 export interface Device {
   fleet: Fleet;
@@ -62,11 +67,6 @@ export class SharedDevice {
     });
   }
 
-  /** Runs install.sh (initial bundle committed in slot a) and reboots into the device. */
-  async install(d: Device): Promise<void> {
-    await installDevice(d.vm, d.fleet);
-  }
-
   async #start(): Promise<void> {
     try {
       const fleet = await startFleet(this, { filesBytesPerSecond: FILES_BYTES_PER_SECOND });
@@ -87,7 +87,3 @@ export class SharedDevice {
     for (const fn of this.#cleanups.reverse()) await fn();
   }
 }
-
-// Bundles download at this rate, so a power cut can land inside a download (a bundle of the
-// power-cut jobs takes about 2 s); the other scenarios' bundles are a few KiB.
-const FILES_BYTES_PER_SECOND = 192 * 1024;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync, readlinkSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, rmSync, writeFileSync, readFileSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { devicePaths, type DevicePaths } from '../../../slots/paths.ts';
@@ -30,6 +30,19 @@ test('save then load round-trips and counts the sequence', (t) => {
   const loaded = store.load();
   assert.equal(loaded.source, 'state');
   assert.deepEqual(loaded.state, saved);
+});
+
+test('removeInterruptedWrites removes the temp copies a power cut left and keeps the state', (t) => {
+  const { paths, store } = setup(t);
+  const saved = store.save(trialState());
+  const dir = join(paths.state, '..');
+  // One per naming scheme: pid-counter (older) and pid-counter-random.
+  writeFileSync(join(dir, '.state.json.tmp-168-3'), '{"seq":');
+  writeFileSync(join(dir, '.state.json.prev.tmp-168-4-0a1b2c3d'), '');
+  store.removeInterruptedWrites();
+  assert.deepEqual(readdirSync(dir).filter((n) => n.includes('.tmp-')), []);
+  assert.deepEqual(store.load().state, saved);
+  assert.ok(readdirSync(dir).includes('state.json.prev'), 'the copy is kept');
 });
 
 test('a fresh device loads an empty default without complaint', (t) => {
