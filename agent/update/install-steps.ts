@@ -6,10 +6,12 @@ import { createReadStream } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { installBundle } from '../../bundle/install.ts';
+import { fullJitter } from '../../common/backoff.ts';
 import { CodedError, isErrno } from '../../common/errors.ts';
 import type { SlotName } from '../../slots/paths.ts';
 import type { JobDocument } from '../jobs/document.ts';
 import { parseJobDocument } from '../jobs/document.ts';
+import { JobsUnavailable, type RemoteExecution } from '../jobs/jobs-api.ts';
 import type { JournalEntry } from '../jobs/journal.ts';
 import type { FinalReport, StepEvent } from '../jobs/phases.ts';
 import { downloadPath, type StepContext } from './context.ts';
@@ -50,7 +52,7 @@ export async function precheck(entry: JournalEntry, ctx: StepContext): Promise<S
 export async function downloadStep(entry: JournalEntry, ctx: StepContext, signal: AbortSignal): Promise<StepEvent> {
   const doc = installDoc(entry);
   const refreshUrl = async (): Promise<string> => {
-    const fresh = await ctx.jobs.describe(entry.jobId, entry.executionNumber);
+    const fresh = await describeWhenReachable(entry, ctx, signal);
     if (fresh === null) throw new CodedError('URL_EXPIRED', 'the job execution is gone; no fresh URL');
     const again = parseJobDocument(fresh.document);
     if (again.operation !== 'install') throw new CodedError('URL_EXPIRED', 'the job document changed');
@@ -69,6 +71,20 @@ export async function downloadStep(entry: JournalEntry, ctx: StepContext, signal
   );
   ctx.log.info({ event: 'download-done', jobId: entry.jobId, fetched: result.bytesFetched, resumedFrom: result.resumedFrom, attempts: result.attempts }, 'bundle downloaded');
   return { type: 'downloaded' };
+}
+
+// A refresh can come before the agent is connected (a download resumed at start with an expired
+// URL): "not connected" is asked again with the update backoff, not a reason to fail the job.
+// The step timeout in the cloud bounds the wait.
+async function describeWhenReachable(entry: JournalEntry, ctx: StepContext, signal: AbortSignal): Promise<RemoteExecution | null> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await ctx.jobs.describe(entry.jobId, entry.executionNumber);
+    } catch (err) {
+      if (!(err instanceof JobsUnavailable)) throw err;
+      await ctx.clock.sleep(fullJitter(ctx.jobsConfig.updateBackoff, attempt), signal);
+    }
+  }
 }
 
 /** prepare-slot → verified streaming install → slot-ready. Redone from scratch after a crash. */
