@@ -5,8 +5,8 @@
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { CodedError, isErrno } from '../common/errors.ts';
+import { runCommand } from './command.ts';
 
 type Db = 'passwd' | 'group';
 
@@ -29,9 +29,9 @@ export function findNssEntry(text: string, name: string): string[] {
 }
 
 async function lookup(db: Db, name: string, opts: IdLookupOptions): Promise<string[]> {
-  const result = await execa(opts.getent ?? 'getent', [db, name], { reject: false });
-  if (result.exitCode === 0) return String(result.stdout).trim().split(':');
-  if (result.code !== 'ENOENT') return []; // getent ran: 2 is "not found"
+  const result = await runCommand(opts.getent ?? 'getent', [db, name], { captureStdout: true });
+  if (result.exitCode === 0) return result.stdout.trim().split(':');
+  if (result.spawnError?.code !== 'ENOENT') return []; // getent ran: 2 is "not found"
   const file = join(opts.etcDir ?? '/etc', db);
   try {
     return findNssEntry(await readFile(file, 'utf8'), name);
@@ -41,12 +41,18 @@ async function lookup(db: Db, name: string, opts: IdLookupOptions): Promise<stri
   }
 }
 
-/** uid and primary gid of user `name`; USER_UNKNOWN when the system does not know it. */
-export async function userIds(name: string, opts: IdLookupOptions = {}): Promise<{ uid: number; gid: number }> {
+/** uid, primary gid and home of user `name`; USER_UNKNOWN when the system does not know it. */
+export async function userEntry(name: string, opts: IdLookupOptions = {}): Promise<{ uid: number; gid: number; home: string }> {
   const f = await lookup('passwd', name, opts); // name:password:uid:gid:gecos:home:shell
   const uid = parseId(f[2]);
   const gid = parseId(f[3]);
   if (f.length < 7 || uid === null || gid === null) throw new CodedError('USER_UNKNOWN', `no such user: ${name}`);
+  return { uid, gid, home: f[5] || '/' };
+}
+
+/** uid and primary gid of user `name`; USER_UNKNOWN when the system does not know it. */
+export async function userIds(name: string, opts: IdLookupOptions = {}): Promise<{ uid: number; gid: number }> {
+  const { uid, gid } = await userEntry(name, opts);
   return { uid, gid };
 }
 

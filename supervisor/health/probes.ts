@@ -1,7 +1,7 @@
 // One-shot probes: an HTTP GET and a command. Each resolves to an outcome and never throws.
 
-import { execa } from 'execa';
 import { messageOf } from '../../common/errors.ts';
+import { runCommand } from '../command.ts';
 
 export type ProbeOutcome = { ok: true } | { ok: false; reason: string };
 
@@ -33,20 +33,20 @@ export function probeHttp(url: string, timeoutMs: number, signal: AbortSignal): 
   }).finally(() => clearTimeout(timer));
 }
 
-/** Healthy when `argv` exits 0 within `timeoutMs`; otherwise it is killed and counts as failed. */
+/** Healthy when `argv` exits 0 within `timeoutMs`; otherwise its process group is killed and it counts as failed. */
 export async function probeCommand(argv: string[], cwd: string | undefined, timeoutMs: number, signal: AbortSignal): Promise<ProbeOutcome> {
   const [file, ...args] = argv;
   if (file === undefined) return { ok: false, reason: 'empty probe command' };
-  const result = await execa(file, args, {
-    ...(cwd === undefined ? {} : { cwd }),
-    timeout: timeoutMs,
-    killSignal: 'SIGKILL',
-    cancelSignal: signal,
-    stdin: 'ignore',
-    reject: false,
-  });
-  if (result.exitCode === 0 && !result.timedOut) return { ok: true };
+  const result = await runCommand(file, args, { ...(cwd === undefined ? {} : { cwd }), timeoutMs, signal });
+  if (result.spawnError !== null) return { ok: false, reason: `${file}: ${result.spawnError.message}` };
   if (result.timedOut) return { ok: false, reason: `${file} did not finish within ${timeoutMs} ms` };
-  const how = result.exitCode === undefined ? (result.signal ?? result.shortMessage) : `exit code ${result.exitCode}`;
-  return { ok: false, reason: `${file}: ${how}` };
+  if (result.aborted) return { ok: false, reason: `${file}: stopped` };
+  if (result.exitCode === 0) return { ok: true };
+  const how = result.exitCode === null ? `killed by ${result.signal}` : `exit code ${result.exitCode}`;
+  return { ok: false, reason: result.stderrTail === '' ? `${file}: ${how}` : `${file}: ${how}: ${lastLine(result.stderrTail)}` };
+}
+
+// The last line a failed probe wrote to stderr usually says why ("curl: (7) Failed to connect").
+function lastLine(text: string): string {
+  return text.slice(text.lastIndexOf('\n') + 1).slice(0, 200);
 }

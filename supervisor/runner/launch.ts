@@ -1,13 +1,15 @@
 // Starts one instance of an app: resolves the command, user and environment, spawns it in its
-// own process group with execa and sends its output lines to the log.
+// own process group and sends its output lines to the log. node:child_process, not execa: see
+// supervisor/command.ts.
 
 import { realpathSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { execa } from 'execa';
+import { spawn } from 'node:child_process';
 import { CodedError, messageOf } from '../../common/errors.ts';
 import type { Logger } from '../../common/log.ts';
+import { userEntry } from '../ids.ts';
 import type { AppSpec } from '../ports.ts';
 
 export interface ExitStatus {
@@ -33,21 +35,19 @@ export async function launchApp(spec: AppSpec, logger: Logger, now: () => number
   const [command, ...args] = spec.entrypoint.command;
   if (command === undefined) throw new CodedError('APP_SPAWN_FAILED', `${spec.name}: empty entrypoint command`);
   const identity = await resolveUser(spec.entrypoint.user, logger);
-  const subprocess = execa(isAbsolute(command) ? command : resolve(slotDir, command), args, {
-    cwd: resolve(slotDir, spec.entrypoint.workingDir ?? '.'),
-    env: { ...identity?.env, ...spec.entrypoint.env, ...spec.env },
-    extendEnv: true,
-    detached: true, // own session and process group: stop signals reach grandchildren too
-    stdin: 'ignore',
-    buffer: false, // a long-running app: lines go to the log, never into memory
-    reject: false,
-    ...(identity === null ? {} : { uid: identity.uid, gid: identity.gid }),
-  });
-  subprocess.catch(() => undefined); // outcome is read from 'exit'; reject:false makes this a no-op
-  const spawned = await new Promise<number>((ok, fail) => {
-    subprocess.once('spawn', () => ok(subprocess.pid ?? -1));
-    subprocess.once('error', (err) => fail(new CodedError('APP_SPAWN_FAILED', `${spec.name}: ${messageOf(err)}`, {}, { cause: err })));
-  });
+  const spawnFailed = (err: unknown): CodedError => new CodedError('APP_SPAWN_FAILED', `${spec.name}: ${messageOf(err)}`, {}, { cause: err });
+  let subprocess: ReturnType<typeof spawn>;
+  try {
+    subprocess = spawn(isAbsolute(command) ? command : resolve(slotDir, command), args, {
+      cwd: resolve(slotDir, spec.entrypoint.workingDir ?? '.'),
+      env: { ...process.env, ...identity?.env, ...spec.entrypoint.env, ...spec.env },
+      detached: true, // own session and process group: stop signals reach grandchildren too
+      stdio: ['ignore', 'pipe', 'pipe'], // a long-running app: lines go to the log, never into memory
+      ...(identity === null ? {} : { uid: identity.uid, gid: identity.gid }),
+    });
+  } catch (err) {
+    throw spawnFailed(err); // options Node refuses before it forks
+  }
   let done = false;
   const exited = new Promise<ExitStatus>((ok) => {
     subprocess.once('exit', (code, signal) => {
@@ -55,6 +55,12 @@ export async function launchApp(spec: AppSpec, logger: Logger, now: () => number
       ok({ code, signal });
     });
   });
+  const spawned = await new Promise<number>((ok, fail) => {
+    subprocess.once('spawn', () => ok(subprocess.pid ?? -1));
+    subprocess.once('error', (err) => fail(spawnFailed(err)));
+  });
+  // Later errors (none expected: the app is signalled through its process group) are logged, never thrown.
+  subprocess.on('error', (err) => logger.warn({ event: 'app-process-error', app: spec.name, err: messageOf(err) }));
   const labels = { event: 'app-output', app: spec.name, version: spec.version, pid: spawned };
   forwardLines(subprocess.stdout, logger, { ...labels, stream: 'stdout' });
   forwardLines(subprocess.stderr, logger, { ...labels, stream: 'stderr' });
@@ -85,7 +91,7 @@ async function resolveUser(user: string | undefined, logger: Logger): Promise<Us
   return lookupUser(user);
 }
 
-// Looked up through NSS (getent), so users from LDAP/sssd work as well as /etc/passwd.
+// Looked up through NSS (getent), so users from LDAP/sssd work as well as /etc/passwd (ids.ts).
 interface UserIdentity {
   uid: number;
   gid: number;
@@ -94,14 +100,10 @@ interface UserIdentity {
 
 /** The identity of `name`; APP_USER_UNKNOWN when the system does not know it. */
 async function lookupUser(name: string): Promise<UserIdentity> {
-  const result = await execa('getent', ['passwd', name], { reject: false });
-  // passwd line: name:password:uid:gid:gecos:home:shell
-  const fields = result.exitCode === 0 ? String(result.stdout).trim().split(':') : [];
-  const uid = Number(fields[2]);
-  const gid = Number(fields[3]);
-  if (fields.length < 7 || !Number.isInteger(uid) || !Number.isInteger(gid)) {
-    throw new CodedError('APP_USER_UNKNOWN', `no such user: ${name}`, { user: name });
+  try {
+    const { uid, gid, home } = await userEntry(name);
+    return { uid, gid, env: { HOME: home, USER: name, LOGNAME: name } };
+  } catch (err) {
+    throw new CodedError('APP_USER_UNKNOWN', `no such user: ${name}`, { user: name }, { cause: err });
   }
-  const home = fields[5] ?? '/';
-  return { uid, gid, env: { HOME: home, USER: name, LOGNAME: name } };
 }

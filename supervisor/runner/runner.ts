@@ -29,7 +29,7 @@ interface Session {
   pending: Promise<void> | null;
 }
 
-/** An AppRunner for real processes (execa, process groups, PM2-style restart backoff). */
+/** An AppRunner for real processes (node:child_process, process groups, PM2-style restart backoff). */
 export function createAppRunner(options: AppRunnerOptions): AppRunner {
   const { logger, stopTimeoutMs } = options;
   const clock = options.clock ?? systemClock;

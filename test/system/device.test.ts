@@ -11,6 +11,7 @@ import { REPO_ROOT } from './rig/paths.ts';
 import { runPowerCuts } from './rig/power-cuts.ts';
 import { INSTALLED_TWINSLOT } from './rig/release.ts';
 import { SharedDevice } from './rig/shared-device.ts';
+import { SETTLE_DELAY_MS } from '../../supervisor/lean-runtime.ts';
 import { AGENT_LOG, installDevice, runningAppVersion, waitSettled } from './guest/device-service.ts';
 import { SUPERVISOR_LOG } from './guest/supervisor-service.ts';
 
@@ -94,6 +95,14 @@ device.test('good update then reboot job: committed, SUCCEEDED after a real rebo
   assert.equal(after.status.app?.version, '1.1.0');
   assert.equal(after.state.trial, null);
   assert.equal(await runningAppVersion(vm), '1.1.0');
+
+  // A figure, not a check: the installed supervisor's idle memory on a device with a real
+  // watchdog (koffi loaded), after its post-start settle; bench/swap.ts measures it on the host.
+  // The guest kernel has transparent huge pages `always`, which the figure includes.
+  await new Promise((r) => setTimeout(r, SETTLE_DELAY_MS + 3000));
+  const pid = after.status.pid ?? 0;
+  const mem = await vm.sh(`grep -hE '^(VmRSS|RssAnon|RssFile|AnonHugePages):' /proc/${pid}/status /proc/${pid}/smaps_rollup | tr -s ' \\n' ' '; cat /sys/kernel/mm/transparent_hugepage/enabled`);
+  t.diagnostic(`installed supervisor (pid ${pid}) idle, real watchdog: ${mem.trim()}`);
 });
 
 device.test(`power cuts: ${POWER_CUTS} hard resets and QEMU kills across update phases, never bricked or stuck`, async (d, t) => {

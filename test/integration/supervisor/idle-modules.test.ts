@@ -1,4 +1,4 @@
-// What an idle supervisor has loaded: its own graph, execa and pino, and nothing that only other
+// What an idle supervisor has loaded: its own graph and pino, and nothing that only other
 // commands, unconfigured features or unused probe kinds need. A regression guard for the idle
 // memory (bench/swap.ts measures the figure): each module listed here costs resident memory
 // for the whole life of the process.
@@ -42,15 +42,14 @@ test('an idle supervisor loads neither other commands nor unused features', { ti
   const ours = loaded.modules.map(repoPath);
   // The recorder saw the graph (so the absences below mean something).
   for (const expected of ['/supervisor/main.ts', '/supervisor/health/probes.ts', '/supervisor/runner/launch.ts']) assert.ok(ours.includes(expected), expected);
-  assert.ok(ours.some((m) => m.startsWith('/node_modules/execa/')), 'execa');
   assert.ok(ours.some((m) => m.startsWith('/node_modules/pino/')), 'pino');
 
   const commands = ours.filter((m) => m.startsWith('/cli/commands/'));
   assert.deepEqual(commands, ['/cli/commands/supervisor.ts']);
   const foreign = ours.filter((m) => /^\/(agent|emulator|demo|installer|jobs-documents)\//.test(m) || /^\/bundle\/(create|install|keys|disk-sink|head|entry-checks|index|cli\/)/.test(m));
   assert.deepEqual(foreign, []);
-  const packages = ours.filter((m) => /^\/node_modules\/(aws-iot-device-sdk-v2|aws-crt|tar|ajv|koffi)\//.test(m));
-  assert.deepEqual(packages, [], 'no MQTT SDK, tar, ajv, or koffi without a watchdog device or a notify probe');
+  const packages = ours.filter((m) => /^\/node_modules\/(aws-iot-device-sdk-v2|aws-crt|tar|ajv|koffi|execa)\//.test(m));
+  assert.deepEqual(packages, [], 'no MQTT SDK, tar, ajv, execa (supervisor/command.ts), or koffi without a watchdog device or a notify probe');
   assert.ok(!ours.includes('/supervisor/metrics.ts'), 'no metrics server without metricsPort');
 
   // node:http as an ES module evaluates its WebSocket getters, which load undici, http2 and zlib.

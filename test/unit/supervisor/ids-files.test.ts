@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findNssEntry, groupId, userIds } from '../../../supervisor/ids.ts';
+import { findNssEntry, groupId, userEntry, userIds } from '../../../supervisor/ids.ts';
 
 const PASSWD = [
   '# local users',
@@ -40,6 +40,7 @@ test('without getent: ids come from <etc>/passwd and <etc>/group; unknown or bro
 
   assert.deepEqual(await userIds('twinslot', opts), { uid: 998, gid: 997 });
   assert.deepEqual(await userIds('root', opts), { uid: 0, gid: 0 });
+  assert.deepEqual(await userEntry('twinslot', opts), { uid: 998, gid: 997, home: '/var/lib/twinslot' }, 'home for the app user\'s HOME');
   assert.equal(await groupId('twinslot', opts), 997);
   assert.equal(await groupId('4242', opts), 4242, 'a number is taken as is');
   for (const name of ['nobody-here', 'broken', 'short']) {
@@ -54,6 +55,7 @@ test('without getent: ids come from <etc>/passwd and <etc>/group; unknown or bro
 
 test('with getent, its answer is used (the real system knows root)', async () => {
   assert.deepEqual(await userIds('root'), { uid: 0, gid: 0 });
+  assert.equal((await userEntry('root')).home, '/root');
   assert.equal(await groupId('root'), 0);
   await assert.rejects(groupId('twinslot-no-such-group-x'), { code: 'GROUP_UNKNOWN' });
 });
