@@ -49,8 +49,11 @@ test('a step timeout (TIMED_OUT) during the download stops it and cleans up', { 
   await waitFor('TIMED_OUT', () => (rig.execution('slow')?.['status'] === 'TIMED_OUT' ? true : undefined));
   await agent.waitLog('job-canceled', (l) => l['jobId'] === 'slow' && /TIMED_OUT/.test(String(l['why'])));
   await agent.waitLog('job-phase', (l) => l['jobId'] === 'slow' && l['to'] === 'closed');
-  assert.deepEqual(readdirSync(join(rig.device.paths.agentDir, 'downloads')), []);
+  // The closed phase's own step removes the download, right after the phase is logged.
+  const downloads = join(rig.device.paths.agentDir, 'downloads');
+  await waitFor('download removed', () => (readdirSync(downloads).length === 0 ? true : undefined));
   assert.equal(agent.logs.some((l) => l['event'] === 'job-phase' && l['jobId'] === 'slow' && l['to'] === 'installing'), false);
   proxy.hold(false);
   await waitForVersion(rig.appPort, '1.0.0');
+  assert.deepEqual(readdirSync(downloads), [], 'the stopped download wrote nothing after its removal');
 });
