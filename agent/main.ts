@@ -67,7 +67,8 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
   const supervisor = new SupervisorLink(paths.supervisorSocket, log, clock);
   const ca = sections.update.caPath === undefined ? undefined : readFileSync(sections.update.caPath);
   const crashAt = opts.crashAtPhase;
-  const engine = new JobsEngine({
+  // A fresh engine at start and after power-restored (a stopped engine is not restarted).
+  const newEngine = (): JobsEngine => new JobsEngine({
     ...(crashAt === undefined ? {} : { onSaved: (e: JournalEntry) => crashIfAt(e, crashAt, log) }),
     journal: new Journal(join(paths.agentDir, 'jobs'), sections.jobs.keepClosed, log),
     jobs,
@@ -79,18 +80,40 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
       events,
     },
   });
+  let engine = newEngine();
   state.engine = engine;
+  let stopping = false;
+  // Power notices, one after the other: a power-restored waits until the power-fail's engine stop
+  // is done, and a power-fail right after a power-restored stops the engine that one started.
+  let power: Promise<void> = Promise.resolve();
+  const inTurn = (step: () => Promise<void>): void => {
+    power = power.then(step).catch((err: unknown) => log.error({ event: 'power-notice-failed', err: messageOf(err) }, 'a power notice was not handled'));
+  };
   supervisor.keepSubscribed((e) => {
-    if (e.type !== 'power-fail' || state.powerFailAt !== undefined) return;
-    state.powerFailAt = e.at;
-    void handlePowerFail(e.at, { events, engine, agentDir: paths.agentDir, log, writeStatus: () => link.writeStatus() });
+    if (e.type === 'power-fail') {
+      inTurn(async () => {
+        if (state.powerFailAt !== undefined || stopping) return;
+        state.powerFailAt = e.at;
+        await handlePowerFail(e.at, { events, engine, agentDir: paths.agentDir, log, writeStatus: () => link.writeStatus() });
+      });
+    } else if (e.type === 'power-restored') {
+      inTurn(async () => {
+        if (state.powerFailAt === undefined || stopping) return;
+        announcePowerRestored(paths.agentDir, link.outbox, { thingName, clientId, version: opts.version ?? '0.0.0', at: clock.now() }, log);
+        delete state.powerFailAt;
+        engine = newEngine();
+        state.engine = engine;
+        engine.start();
+        log.info({ event: 'jobs-resumed', why: 'power-restored' }, 'power is back: taking work again');
+        await link.writeStatus();
+      });
+    }
   });
   jobs.start();
   engine.start();
   log.info({ event: 'agent-started' }, 'agent running');
 
   return new Promise<number>((resolve) => {
-    let stopping = false;
     const stop = (signal: string): void => {
       if (stopping) return;
       stopping = true;

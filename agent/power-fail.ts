@@ -1,8 +1,10 @@
 // What the agent does when the supervisor relays a power-fail notice (`twinslot power-fail`,
 // e.g. from NUT's upsmon NOTIFYCMD): a last retained status through the durable outbox, no new
 // work, the running job interrupted where its phase was saved, a marker on disk. At the next
-// start the marker makes the agent queue a fresh `online` status behind the power-fail one, so
-// a power-fail status delivered late (link down at the time) is not the last retained word.
+// start, or on a power-restored notice (`twinslot power-restored`: mains back, no shutdown), the
+// marker makes the agent queue a fresh `online` status behind the power-fail one, so a
+// power-fail status delivered late (link down at the time) is not the last retained word; after
+// power-restored a new jobs engine resumes the interrupted job from its saved phase (agent/main.ts).
 //
 // INVARIANTS
 // - The power-fail status is on disk (outbox, synchronous=FULL) before anything else happens:
@@ -45,16 +47,16 @@ export async function handlePowerFail(at: number, deps: PowerFailDeps): Promise<
     deps.log.error({ event: 'power-fail-status-failed', err: messageOf(err) }, 'power-fail status not queued');
   }
   await deps.engine.stop();
-  deps.log.warn({ event: 'jobs-stopped', why: 'power-fail', job: jobRef }, 'no new work until the agent restarts');
+  deps.log.warn({ event: 'jobs-stopped', why: 'power-fail', job: jobRef }, 'no new work until power-restored or the next start');
   await deps.writeStatus();
 }
 
-/** At start: after a power-fail, queue `online` behind the power-fail status and clear the marker. */
+/** At start or on power-restored: after a power-fail, queue `online` behind the power-fail status and clear the marker. */
 export function announcePowerRestored(agentDir: string, outbox: OutboxPort, status: Omit<OnlineStatus, 'state' | 'rejoinedSession'>, log: Logger): void {
   const marker = powerFailMarker(agentDir);
   if (!existsSync(marker)) return;
   const online: OnlineStatus = { state: 'online', ...status, rejoinedSession: false };
   const messageId = outbox.publish(statusTopic(status.thingName), encodeStatus(online), { retain: true });
   rmSync(marker, { force: true });
-  log.info({ event: 'power-restored', messageId }, 'started after a power-fail notice: online status queued');
+  log.info({ event: 'power-restored', messageId }, 'back after a power-fail notice: online status queued');
 }

@@ -10,6 +10,7 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   supervisor: async () => (await import('./commands/supervisor.ts')).default,
   status: async () => (await import('./commands/status.ts')).default,
   'power-fail': async () => (await import('./commands/power-fail.ts')).default,
+  'power-restored': async () => (await import('./commands/power-fail.ts')).powerRestored,
   emulator: async () => (await import('./commands/emulator.ts')).default,
   job: async () => (await import('./commands/job.ts')).default,
   demo: async () => (await import('./commands/demo.ts')).default,

@@ -21,6 +21,9 @@ export function showSupervisorEvent(timeline: Timeline, e: SupervisorEvent): voi
     case 'power-fail':
       timeline.emit({ kind: 'step', text: 'supervisor: power-fail notice' });
       return;
+    case 'power-restored':
+      timeline.emit({ kind: 'step', text: 'supervisor: power restored' });
+      return;
     case 'reboot':
       timeline.emit({ kind: 'step', text: 'supervisor: app stopped, rebooting' });
       return;

@@ -118,6 +118,16 @@ export class Supervisor {
     for (const l of this.#listeners) l(event);
   }
 
+  /**
+   * Stops the app and the trial's start and probation timers: no verdict is drawn from an app
+   * stopped on purpose (a power-fail during a trial leaves the trial as it was, for the next boot
+   * or power-restored). Call inside serial().
+   */
+  async stopApp(): Promise<void> {
+    this.#timers.clear();
+    await this.d.app.stop();
+  }
+
   /** Starts the app of `slot`; a trial app that cannot start is a trial failure. Call inside serial(). */
   async startApp(slot: SlotName): Promise<void> {
     this.#timers.clear();
@@ -145,16 +155,13 @@ export class Supervisor {
   }
 
   #ports(): EffectPorts {
-    const { store, app, logger, clock, bootId } = this.d;
+    const { store, logger, clock, bootId } = this.d;
     return {
       persist: (s) => this.persist(s),
       flipCurrent: (slot) => store.flipCurrent(slot),
       clearCurrent: () => store.clearCurrent(),
       startApp: (slot) => this.startApp(slot),
-      stopApp: async () => {
-        this.#timers.clear();
-        await app.stop();
-      },
+      stopApp: () => this.stopApp(),
       killOrphan: async () => {
         await killOrphan(store.paths, bootId, clock, logger, this.d.settings().stopTimeoutMs);
       },

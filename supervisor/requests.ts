@@ -72,12 +72,31 @@ export async function handleRequest(ctx: RequestContext, req: Exclude<Request, {
         sup.powerFail = true;
         sup.d.logger.warn({ event: 'power-fail' }, 'power failing: telling the agent, stopping the app');
         sup.emit({ type: 'power-fail', at: now() });
-        await sup.d.app.stop();
+        await sup.stopApp();
         return { stopped: true };
       });
+    case 'power-restored':
+      return sup.serial(() => powerRestored(sup));
     case 'reboot':
       return sup.serial(() => reboot(sup, req.params.jobId ?? null));
   }
+}
+
+// After `power-fail`, the device may stay up (the UPS got mains back before the batteries ran
+// out): the app comes back as it was, the trial slot's during a trial, else the committed one.
+// Idempotent: without a power-fail before, or with the app already running again (a rollback or
+// `restart-app` started it), nothing is started.
+async function powerRestored(sup: Supervisor): Promise<Results['power-restored']> {
+  if (!sup.powerFail) return { restarted: false };
+  sup.powerFail = false;
+  sup.d.logger.info({ event: 'power-restored' }, 'power restored: telling the agent, starting the app');
+  sup.emit({ type: 'power-restored', at: sup.d.clock.now() });
+  if (sup.d.app.running() !== null) return { restarted: false };
+  const { trial, committed } = sup.state;
+  const slot = trial?.phase === 'running' ? trial.slot : committed;
+  if (slot === null) return { restarted: false };
+  await sup.startApp(slot);
+  return { restarted: true };
 }
 
 // Ordered: the app stops (SIGTERM, then SIGKILL after stopTimeoutMs), the agent hears `reboot`,

@@ -16,6 +16,8 @@ export type Request =
   | { id: RequestId; method: 'rollback'; params: { jobId?: string } }
   | { id: RequestId; method: 'restart-app' }
   | { id: RequestId; method: 'power-fail' }
+  /** Power is back without a shutdown: the app stopped by `power-fail` starts again. */
+  | { id: RequestId; method: 'power-restored' }
   /** Ordered stop of the app, a `reboot` event, then `supervisor.rebootCommand` (refused during a trial). */
   | { id: RequestId; method: 'reboot'; params: { jobId?: string } }
   | { id: RequestId; method: 'subscribe' };
@@ -32,6 +34,7 @@ export interface Results {
   rollback: { slot: SlotName; version: string; attemptsLeft: number };
   'restart-app': { restarted: boolean };
   'power-fail': { stopped: boolean };
+  'power-restored': { restarted: boolean };
   reboot: { rebooting: true };
   subscribe: { subscribed: true };
 }
@@ -45,6 +48,7 @@ export type SupervisorEvent =
   | { type: 'committed'; slot: SlotName; version: string; jobId: string; kind: Trial['kind'] }
   | { type: 'rolled-back'; slot: SlotName; version: string; jobId: string; code: string; reason: string; committed: SlotName | null }
   | { type: 'power-fail'; at: number }
+  | { type: 'power-restored'; at: number }
   /** Sent after the app stopped and just before the reboot command runs. */
   | { type: 'reboot'; jobId: string | null; at: number }
   | { type: 'crash-loop'; slot: SlotName | null; version: string | null; restarts: number; windowMs: number };

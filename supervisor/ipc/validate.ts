@@ -40,6 +40,7 @@ export function parseRequest(raw: unknown): Request {
     case 'prepare-slot':
     case 'restart-app':
     case 'power-fail':
+    case 'power-restored':
     case 'subscribe':
       none();
       return { id, method: raw.method };

@@ -1,5 +1,6 @@
-// Control paths: bad IPC requests, SIGTERM, power-fail, a committed app's crash loop, a damaged
-// state file, `twinslot status`, and the Prometheus endpoint.
+// Control paths: bad IPC requests, SIGTERM, power-fail and power-restored (also during a trial),
+// a committed app's crash loop, a damaged state file, `twinslot status`, and the Prometheus
+// endpoint.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
-  committedDevice, freePort, httpGet, killRecordedApp, killSupervisor, readJournal, startSupervisor, subscribe, teardown, waitForVersion,
+  committedDevice, freePort, httpGet, install, killRecordedApp, killSupervisor, readJournal, startSupervisor, subscribe, teardown, waitForVersion,
 } from './harness.ts';
 
 const BIN = join(import.meta.dirname, '..', '..', '..', 'bin', 'twinslot.js');
@@ -88,7 +89,7 @@ test('SIGKILL leaves the watchdog armed (no magic close)', { timeout: 60_000 }, 
   assert.equal(readJournal(device).some((e) => e.op === 'magic-close'), false);
 });
 
-test('twinslot power-fail tells subscribers and stops the app', { timeout: 60_000 }, async (t) => {
+test('twinslot power-fail tells subscribers and stops the app; power-restored starts it again', { timeout: 60_000 }, async (t) => {
   const { device, port } = committedDevice();
   const p = await port;
   const sup = await startSupervisor(device);
@@ -102,6 +103,49 @@ test('twinslot power-fail tells subscribers and stops the app', { timeout: 60_00
   assert.equal((await events.next('power-fail')).type, 'power-fail');
   assert.equal(await httpGet(p), null);
   assert.equal((await client.request('status')).powerFail, true);
+
+  // Mains back before the batteries ran out: the committed app starts again, once.
+  const restored = await run(process.execPath, [BIN, 'power-restored', '--root', device.root, '--json', 'UPS ups@localhost on line power']);
+  assert.deepEqual(JSON.parse(restored.stdout), { restarted: true });
+  assert.equal((await events.next('power-restored')).type, 'power-restored');
+  await waitForVersion(p, '1.0.0');
+  const status = await client.request('status');
+  assert.equal(status.powerFail, false);
+  const pid = status.app?.pid;
+  assert.ok(typeof pid === 'number');
+  const again = await run(process.execPath, [BIN, 'power-restored', '--root', device.root]);
+  assert.equal(again.stdout, 'power-restored sent; nothing to start\n');
+  assert.equal((await client.request('status')).app?.pid, pid, 'a second power-restored leaves the running app alone');
+});
+
+test('a power-fail during a trial freezes it: no verdict while the app is stopped; power-restored continues it', { timeout: 90_000 }, async (t) => {
+  const { device, port } = committedDevice();
+  const p = await port;
+  const sup = await startSupervisor(device);
+  t.after(() => teardown(device, sup));
+  const client = await sup.client();
+  t.after(() => client.close());
+  const events = await subscribe(client);
+  await waitForVersion(p, '1.0.0');
+  const slot = await install(client, device.paths, { fixture: 'healthy-http.mjs', version: '2.0.0', port: p, health: { startTimeoutSeconds: 2, probationSeconds: 2 } });
+  await client.request('activate', { slot, jobId: 'trial-in-outage' });
+  await waitForVersion(p, '2.0.0');
+  await sup.waitLog('probation-started');
+  await run(process.execPath, [BIN, 'power-fail', '--root', device.root]);
+  await events.next('power-fail');
+
+  await sleep(4000); // past the probation and the start timeout, had either stayed armed
+  const during = await client.request('status');
+  assert.deepEqual(events.events.filter((e) => e.type === 'committed' || e.type === 'rolled-back'), []);
+  assert.equal(during.trial?.slot, slot, 'the trial is still open');
+  assert.equal(during.app, null);
+  assert.equal(await httpGet(p), null);
+
+  const { stdout } = await run(process.execPath, [BIN, 'power-restored', '--root', device.root, '--json']);
+  assert.deepEqual(JSON.parse(stdout), { restarted: true });
+  const committed = await events.next('committed');
+  assert.deepEqual([committed.slot, committed.version, committed.jobId], [slot, '2.0.0', 'trial-in-outage']);
+  await waitForVersion(p, '2.0.0');
 });
 
 test('a committed app in a crash loop backs off and is reported; no rollback, no reboot', { timeout: 90_000 }, async (t) => {

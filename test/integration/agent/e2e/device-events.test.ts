@@ -1,7 +1,8 @@
 // The device's own messages and status, end to end: a trial outcome event through the outbox,
 // the running job in `twinslot status --json`, a reboot job that waits for a supervisor that is
-// down and then asks it, and a power-fail notice while the link is down → the retained
-// `power-fail` status seen by another subscriber once the broker is back.
+// down and then asks it, a power-fail notice while the link is down → the retained
+// `power-fail` status seen by another subscriber once the broker is back, then power-restored →
+// online again and the job that waited runs, in the same agent process.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -53,6 +54,22 @@ test('trial outcome event, current job in status, reboot through the supervisor,
   await agent.waitLog('jobs-stopped', (l) => l['why'] === 'power-fail');
   await rig.startEmulatorAgain();
   const watcher = await rig.observe(statusTopic(THING));
-  const last = await waitFor('power-fail status', () => watcher.messages(statusTopic(THING)).map((m) => JSON.parse(m) as Record<string, unknown>).find((m) => m['state'] === 'power-fail'));
+  const statuses = (): Array<Record<string, unknown>> => watcher.messages(statusTopic(THING)).map((m) => JSON.parse(m) as Record<string, unknown>);
+  const last = await waitFor('power-fail status', () => statuses().find((m) => m['state'] === 'power-fail'));
   assert.equal(last['thingName'], THING);
+  rig.createJob('ev-held', installDoc(await rig.bundle('1.2.0')));
+
+  // Mains back without a shutdown: the app runs again, the agent goes back online and takes the
+  // job that waited, without a restart.
+  assert.match(twinslot(rig.device.root, 'power-restored'), /app started/);
+  await agent.waitLog('jobs-resumed', (l) => l['why'] === 'power-restored');
+  await waitFor('online status after the power-fail one', () => {
+    const states = statuses().map((m) => m['state']);
+    return states.lastIndexOf('online') > states.indexOf('power-fail') ? true : undefined;
+  });
+  const held = await rig.finalOf('ev-held');
+  assert.equal(held['status'], 'SUCCEEDED', JSON.stringify(held));
+  assert.equal(agent.logs.filter((l) => l['event'] === 'agent-starting').length, 1, 'the same agent process');
+  const statusFile = JSON.parse(readFileSync(statusFilePath(rig.device.paths.agentDir), 'utf8')) as { powerFailAt?: number };
+  assert.equal(statusFile.powerFailAt, undefined);
 });
