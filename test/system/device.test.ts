@@ -101,7 +101,7 @@ device.test('good update then reboot job: committed, SUCCEEDED after a real rebo
   // The guest kernel has transparent huge pages `always`, which the figure includes.
   await new Promise((r) => setTimeout(r, SETTLE_DELAY_MS + 3000));
   const pid = after.status.pid ?? 0;
-  const mem = await vm.sh(`grep -hE '^(VmRSS|RssAnon|RssFile|AnonHugePages):' /proc/${pid}/status /proc/${pid}/smaps_rollup | tr -s ' \\n' ' '; cat /sys/kernel/mm/transparent_hugepage/enabled`);
+  const mem = await vm.sh(`grep -hE '^(VmRSS|RssAnon|RssFile|AnonHugePages):' /proc/${pid}/status /proc/${pid}/smaps_rollup | awk '{printf "%s %s kB, ", $1, $2}'; echo "THP $(cat /sys/kernel/mm/transparent_hugepage/enabled)"`);
   t.diagnostic(`installed supervisor (pid ${pid}) idle, real watchdog: ${mem.trim()}`);
 });
 
