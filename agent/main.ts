@@ -89,25 +89,35 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
   const inTurn = (step: () => Promise<void>): void => {
     power = power.then(step).catch((err: unknown) => log.error({ event: 'power-notice-failed', err: messageOf(err) }, 'a power notice was not handled'));
   };
+  const powerFailed = (at: number): void => inTurn(async () => {
+    if (state.powerFailAt !== undefined || stopping) return;
+    state.powerFailAt = at;
+    await handlePowerFail(at, { events, engine, agentDir: paths.agentDir, log, writeStatus: () => link.writeStatus() });
+  });
+  const powerRestored = (why: string): void => inTurn(async () => {
+    if (state.powerFailAt === undefined || stopping) return;
+    announcePowerRestored(paths.agentDir, link.outbox, { thingName, clientId, version: opts.version ?? '0.0.0', at: clock.now() }, log);
+    delete state.powerFailAt;
+    engine = newEngine();
+    state.engine = engine;
+    engine.start();
+    log.info({ event: 'jobs-resumed', why }, 'power is back: taking work again');
+    await link.writeStatus();
+  });
   supervisor.keepSubscribed((e) => {
-    if (e.type === 'power-fail') {
-      inTurn(async () => {
-        if (state.powerFailAt !== undefined || stopping) return;
-        state.powerFailAt = e.at;
-        await handlePowerFail(e.at, { events, engine, agentDir: paths.agentDir, log, writeStatus: () => link.writeStatus() });
-      });
-    } else if (e.type === 'power-restored') {
-      inTurn(async () => {
-        if (state.powerFailAt === undefined || stopping) return;
-        announcePowerRestored(paths.agentDir, link.outbox, { thingName, clientId, version: opts.version ?? '0.0.0', at: clock.now() }, log);
-        delete state.powerFailAt;
-        engine = newEngine();
-        state.engine = engine;
-        engine.start();
-        log.info({ event: 'jobs-resumed', why: 'power-restored' }, 'power is back: taking work again');
-        await link.writeStatus();
-      });
-    }
+    if (e.type === 'power-fail') powerFailed(e.at);
+    else if (e.type === 'power-restored') powerRestored('power-restored');
+  });
+  // A notice sent while the agent was not subscribed (the supervisor restarting) is lost; its
+  // status says where the power stands. A restarted supervisor runs the app: power is back.
+  supervisor.onSubscribed(() => {
+    supervisor.status().then(
+      (s) => {
+        if (s.powerFail) powerFailed(clock.now());
+        else powerRestored('supervisor-not-power-failing');
+      },
+      (err: unknown) => log.warn({ event: 'power-state-unknown', err: messageOf(err) }, 'could not read the supervisor\'s power state'),
+    );
   });
   jobs.start();
   engine.start();

@@ -18,6 +18,7 @@ export class SupervisorLink implements SupervisorPort {
   readonly #clock: Clock;
   #client: Promise<SupervisorClient> | undefined;
   readonly #listeners = new Set<(e: SupervisorEvent) => void>();
+  readonly #subscribedListeners = new Set<() => void>();
   #closed = false;
   #keepRetryMs: number | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
@@ -52,6 +53,15 @@ export class SupervisorLink implements SupervisorPort {
     this.#listeners.add(listener);
     this.#keepRetryMs = retryMs;
     this.#ensure();
+  }
+
+  /**
+   * Called after every new subscribed connection, the first one included. Events sent while
+   * there was none (the supervisor restarting) are lost: a listener reads status to catch up.
+   */
+  onSubscribed(listener: () => void): () => void {
+    this.#subscribedListeners.add(listener);
+    return () => this.#subscribedListeners.delete(listener);
   }
 
   #ensure(): void {
@@ -93,6 +103,9 @@ export class SupervisorLink implements SupervisorPort {
         await client.subscribe((e) => {
           for (const l of this.#listeners) l(e);
         });
+        queueMicrotask(() => {
+          for (const l of this.#subscribedListeners) l();
+        }); // once #client holds this connection, so their requests ride on it
         return client;
       } catch (err) {
         lastError = err;

@@ -72,4 +72,13 @@ test('trial outcome event, current job in status, reboot through the supervisor,
   assert.equal(agent.logs.filter((l) => l['event'] === 'agent-starting').length, 1, 'the same agent process');
   const statusFile = JSON.parse(readFileSync(statusFilePath(rig.device.paths.agentDir), 'utf8')) as { powerFailAt?: number };
   assert.equal(statusFile.powerFailAt, undefined);
+
+  // Power fails again, and the supervisor restarts before any power-restored (its notice state
+  // is gone, the app runs again): the agent reads that from its status when it subscribes anew.
+  twinslot(rig.device.root, 'power-fail');
+  await agent.waitLog('jobs-stopped', (l) => l['why'] === 'power-fail' && agent.logs.filter((x) => x['event'] === 'jobs-stopped').length === 2);
+  rig.supervisor.child.kill('SIGTERM');
+  await rig.supervisor.exited;
+  rig.supervisor = await startSupervisor(rig.device);
+  await agent.waitLog('jobs-resumed', (l) => l['why'] === 'supervisor-not-power-failing');
 });
