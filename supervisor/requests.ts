@@ -63,7 +63,11 @@ export async function handleRequest(ctx: RequestContext, req: Exclude<Request, {
         const { trial, committed } = sup.state;
         if (trial) throw new CodedError('TRIAL_IN_PROGRESS', 'the app restarts on its own during a trial; wait for the verdict');
         if (!committed) throw new CodedError('NO_COMMITTED_SLOT', 'nothing is installed');
-        sup.powerFail = false;
+        if (sup.powerFail) {
+          // An operator's restart after a power-fail: the power is back as far as we know.
+          sup.powerFail = false;
+          sup.emit({ type: 'power-restored', at: now() });
+        }
         await sup.startApp(committed);
         return { restarted: true };
       });

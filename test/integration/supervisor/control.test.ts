@@ -116,6 +116,13 @@ test('twinslot power-fail tells subscribers and stops the app; power-restored st
   const again = await run(process.execPath, [BIN, 'power-restored', '--root', device.root]);
   assert.equal(again.stdout, 'power-restored sent; nothing to start\n');
   assert.equal((await client.request('status')).app?.pid, pid, 'a second power-restored leaves the running app alone');
+
+  // restart-app after a power-fail counts as power-restored, for the agent too.
+  await run(process.execPath, [BIN, 'power-fail', '--root', device.root]);
+  await events.next('power-fail');
+  assert.deepEqual(await client.request('restart-app'), { restarted: true });
+  await events.next('power-restored');
+  assert.equal((await client.request('status')).powerFail, false);
 });
 
 test('a power-fail during a trial freezes it: no verdict while the app is stopped; power-restored continues it', { timeout: 90_000 }, async (t) => {
