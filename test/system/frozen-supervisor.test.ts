@@ -80,4 +80,6 @@ test('frozen supervisor during a trial: watchdog resets count attempts, then rol
   const state = JSON.parse((await vm.readFile('/var/lib/twinslot/state.json')).toString()) as { committed: string; trial: unknown };
   assert.equal(state.committed, 'a');
   assert.equal(state.trial, null);
+  const restarts = (await vm.sh(`grep -a '^=== restart' ${SUPERVISOR_LOG} || true`)).trim();
+  t.diagnostic(restarts === '' ? 'the supervisor never had to be restarted' : `supervisor restarts (the boot script's Restart=always):\n${restarts}`);
 });

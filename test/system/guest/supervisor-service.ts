@@ -12,14 +12,28 @@ export const SUPERVISOR_LOG = '/data/supervisor.log';
 /**
  * Boot script: starts `cli supervisor` in the background (pid in /run/supervisor.pid, log
  * appended to SUPERVISOR_LOG after a boot marker); does nothing while `cli` is not installed.
+ * Like systemd for the unit (`Restart=always`, `RestartSec=2`), a supervisor that dies is started
+ * again 2 s later, with a `=== restart` line saying how it ended; a clean exit (0, after
+ * SIGTERM) is left alone, so the clean-shutdown scenario still sees it stop.
  */
 export function supervisorBootScript(cli = TWINSLOT): string {
   return `#!/bin/sh
 cd /
 [ -e ${cli.split(' ').pop() ?? cli} ] || { echo "twinslot-rig: ${cli} is not installed"; exit 0; }
 echo "=== boot $(cat /proc/sys/kernel/random/boot_id)" >>${SUPERVISOR_LOG}
-setsid ${cli} supervisor >>${SUPERVISOR_LOG} 2>&1 </dev/null &
-echo $! >/run/supervisor.pid
+(
+  while :; do
+    setsid ${cli} supervisor >>${SUPERVISOR_LOG} 2>&1 </dev/null &
+    pid=$!
+    echo $pid >/run/supervisor.pid
+    wait $pid
+    s=$?
+    [ $s -eq 0 ] && break
+    rm -f /run/supervisor.pid
+    echo "=== restart: the supervisor ended with status $s" >>${SUPERVISOR_LOG}
+    sleep 2
+  done
+) &
 `;
 }
 
