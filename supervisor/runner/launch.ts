@@ -40,7 +40,7 @@ export async function launchApp(spec: AppSpec, logger: Logger, now: () => number
   try {
     subprocess = spawn(isAbsolute(command) ? command : resolve(slotDir, command), args, {
       cwd: resolve(slotDir, spec.entrypoint.workingDir ?? '.'),
-      env: { ...process.env, ...identity?.env, ...spec.entrypoint.env, ...spec.env },
+      env: { ...inheritedEnv(), ...identity?.env, ...spec.entrypoint.env, ...spec.env },
       detached: true, // own session and process group: stop signals reach grandchildren too
       stdio: ['ignore', 'pipe', 'pipe'], // a long-running app: lines go to the log, never into memory
       ...(identity === null ? {} : { uid: identity.uid, gid: identity.gid }),
@@ -65,6 +65,18 @@ export async function launchApp(spec: AppSpec, logger: Logger, now: () => number
   forwardLines(subprocess.stdout, logger, { ...labels, stream: 'stdout' });
   forwardLines(subprocess.stderr, logger, { ...labels, stream: 'stderr' });
   return { pid: spawned, startedAt: now(), startedMono: monotonic(), exited, hasExited: () => done };
+}
+
+// Settings of the supervisor's own process that must not reach the app: the unit's compile
+// cache (a root-owned directory of the supervisor's modules) and a service manager's notify
+// socket meant for the supervisor. The app gets twinslot's notify socket through spec.env when
+// one is configured, and a manifest may set either variable for itself.
+const SUPERVISOR_ONLY_ENV = ['NODE_COMPILE_CACHE', 'NOTIFY_SOCKET'];
+
+function inheritedEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const name of SUPERVISOR_ONLY_ENV) delete env[name];
+  return env;
 }
 
 // Resolved once per start: `current` may flip to the other slot while this instance runs.

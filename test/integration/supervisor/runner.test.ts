@@ -117,6 +117,29 @@ describe('app runner', () => {
     assert.equal(line['line'], `cwd=${join(slot, 'data')} foo=bar slot=a`);
   });
 
+  it('keeps the supervisor\'s compile cache and notify socket out of the app\'s environment', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'twinslot-runner-'));
+    after(() => rmSync(root, { recursive: true, force: true }));
+    writeFileSync(join(root, 'env.sh'), '#!/bin/sh\necho "cache=${NODE_COMPILE_CACHE-unset} notify=${NOTIFY_SOCKET-unset} path=${PATH:+set}"\nexec sleep 30\n');
+    chmodSync(join(root, 'env.sh'), 0o755);
+    const saved = { cache: process.env['NODE_COMPILE_CACHE'], notify: process.env['NOTIFY_SOCKET'] };
+    process.env['NODE_COMPILE_CACHE'] = '/var/lib/twinslot/cache/supervisor';
+    process.env['NOTIFY_SOCKET'] = '/run/systemd/notify';
+    after(() => {
+      for (const [name, value] of [['NODE_COMPILE_CACHE', saved.cache], ['NOTIFY_SOCKET', saved.notify]] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    });
+    const { runner, log } = makeRunner();
+    await runner.start({ slotDir: root, name: 'sh', version: '1.0.0', entrypoint: { command: ['env.sh'] }, env: {} });
+    assert.equal((await log.waitFor((l) => String(l['line']).startsWith('cache=')))['line'], 'cache=unset notify=unset path=set');
+    await runner.stop();
+    await runner.start({ slotDir: root, name: 'sh', version: '1.0.1', entrypoint: { command: ['env.sh'], env: { NODE_COMPILE_CACHE: '/app/cache' } }, env: { NOTIFY_SOCKET: '/run/twinslot/notify' } });
+    const own = await log.waitFor((l) => l['version'] === '1.0.1' && String(l['line']).startsWith('cache='));
+    assert.equal(own['line'], 'cache=/app/cache notify=/run/twinslot/notify path=set', 'the manifest\'s and twinslot\'s own values pass');
+  });
+
   it('runs the app as the entrypoint user when the supervisor is root', { skip: process.getuid?.() === 0 ? false : 'needs root to switch users' }, async () => {
     const root = mkdtempSync(join(tmpdir(), 'twinslot-runner-'));
     after(() => rmSync(root, { recursive: true, force: true }));
