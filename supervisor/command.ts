@@ -16,17 +16,17 @@ export interface CommandOptions {
   maxOutput?: number;
 }
 
+/** How a command ended: on its own, killed by us (timeout or abort), or never started. */
+export type CommandEnd =
+  | { kind: 'exited'; code: number | null; signal: NodeJS.Signals | null }
+  | { kind: 'timed-out' | 'aborted'; signal: NodeJS.Signals | null }
+  | { kind: 'not-started'; error: NodeJS.ErrnoException };
+
 export interface CommandResult {
-  /** null when the command was ended by a signal or never started. */
-  exitCode: number | null;
-  signal: NodeJS.Signals | null;
-  timedOut: boolean;
-  aborted: boolean;
+  end: CommandEnd;
   stdout: string;
   /** Up to the last 512 bytes of standard error, trimmed: for the reason of a failed probe. */
   stderrTail: string;
-  /** Why the command could not be started (ENOENT, EACCES, ...). */
-  spawnError: NodeJS.ErrnoException | null;
 }
 
 const STDERR_TAIL = 512;
@@ -38,8 +38,7 @@ const OUTPUT_GRACE_MS = 100;
  * script's own children (a hung `curl` under `sh`) go with it.
  */
 export function runCommand(file: string, args: readonly string[], opts: CommandOptions = {}): Promise<CommandResult> {
-  const result: CommandResult = { exitCode: null, signal: null, timedOut: false, aborted: false, stdout: '', stderrTail: '', spawnError: null };
-  if (opts.signal?.aborted) return Promise.resolve({ ...result, aborted: true });
+  if (opts.signal?.aborted) return Promise.resolve({ end: { kind: 'aborted', signal: null }, stdout: '', stderrTail: '' });
   return new Promise((resolve) => {
     const child = spawn(file, args, {
       ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
@@ -55,44 +54,38 @@ export function runCommand(file: string, args: readonly string[], opts: CommandO
     child.stderr?.on('data', (chunk: Buffer) => {
       stderr = Buffer.concat([stderr, chunk]).subarray(-STDERR_TAIL);
     });
-    const killGroup = (): void => {
-      if (child.pid === undefined) return;
+    let killedFor: 'timed-out' | 'aborted' | undefined;
+    const killGroup = (why: 'timed-out' | 'aborted'): void => {
+      killedFor ??= why;
       try {
-        process.kill(-child.pid, 'SIGKILL');
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
       } catch {
         // the group is already gone
       }
     };
-    const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => {
-      result.timedOut = true;
-      killGroup();
-    }, opts.timeoutMs);
-    const onAbort = (): void => {
-      result.aborted = true;
-      killGroup();
-    };
+    const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => killGroup('timed-out'), opts.timeoutMs);
+    const onAbort = (): void => killGroup('aborted');
     opts.signal?.addEventListener('abort', onAbort, { once: true });
-    let finished = false;
+    let end: CommandEnd | undefined;
     let grace: NodeJS.Timeout | undefined;
-    const finish = (): void => {
-      if (finished) return;
-      finished = true;
+    const stopWatching = (): void => {
       clearTimeout(timer);
-      clearTimeout(grace);
       opts.signal?.removeEventListener('abort', onAbort);
-      result.stdout = stdout.toString('utf8');
-      result.stderrTail = stderr.toString('utf8').trim();
-      resolve(result);
     };
-    child.once('error', (err: NodeJS.ErrnoException) => {
-      result.spawnError = err; // not started: no 'close' follows
+    const finish = (): void => {
+      if (end === undefined) return; // 'close' without 'exit' does not happen; 'error' sets end first
+      clearTimeout(grace);
+      resolve({ end, stdout: stdout.toString('utf8'), stderrTail: stderr.toString('utf8').trim() });
+    };
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      if (end !== undefined) return;
+      stopWatching();
+      end = { kind: 'not-started', error }; // not started: no 'close' follows
       finish();
     });
     child.once('exit', (code, signal) => {
-      result.exitCode = code;
-      result.signal = signal;
-      clearTimeout(timer);
-      opts.signal?.removeEventListener('abort', onAbort);
+      stopWatching();
+      end = killedFor === undefined ? { kind: 'exited', code, signal } : { kind: killedFor, signal };
       // A process it left behind may hold a pipe open: what it wrote so far is enough.
       grace = setTimeout(() => {
         child.stdout?.destroy();

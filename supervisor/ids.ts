@@ -29,9 +29,9 @@ export function findNssEntry(text: string, name: string): string[] {
 }
 
 async function lookup(db: Db, name: string, opts: IdLookupOptions): Promise<string[]> {
-  const result = await runCommand(opts.getent ?? 'getent', [db, name], { captureStdout: true });
-  if (result.exitCode === 0) return result.stdout.trim().split(':');
-  if (result.spawnError?.code !== 'ENOENT') return []; // getent ran: 2 is "not found"
+  const { end, stdout } = await runCommand(opts.getent ?? 'getent', [db, name], { captureStdout: true });
+  if (end.kind === 'exited' && end.code === 0) return stdout.trim().split(':');
+  if (end.kind !== 'not-started' || end.error.code !== 'ENOENT') return []; // getent ran: 2 is "not found"
   const file = join(opts.etcDir ?? '/etc', db);
   try {
     return findNssEntry(await readFile(file, 'utf8'), name);

@@ -63,11 +63,7 @@ export async function handleRequest(ctx: RequestContext, req: Exclude<Request, {
         const { trial, committed } = sup.state;
         if (trial) throw new CodedError('TRIAL_IN_PROGRESS', 'the app restarts on its own during a trial; wait for the verdict');
         if (!committed) throw new CodedError('NO_COMMITTED_SLOT', 'nothing is installed');
-        if (sup.powerFail) {
-          // An operator's restart after a power-fail: the power is back as far as we know.
-          sup.powerFail = false;
-          sup.emit({ type: 'power-restored', at: now() });
-        }
+        if (sup.powerFail) powerBack(sup, 'restart-app'); // an operator's restart: the power is back as far as we know
         await sup.startApp(committed);
         return { restarted: true };
       });
@@ -92,15 +88,20 @@ export async function handleRequest(ctx: RequestContext, req: Exclude<Request, {
 // `restart-app` started it), nothing is started.
 async function powerRestored(sup: Supervisor): Promise<Results['power-restored']> {
   if (!sup.powerFail) return { restarted: false };
-  sup.powerFail = false;
-  sup.d.logger.info({ event: 'power-restored' }, 'power restored: telling the agent, starting the app');
-  sup.emit({ type: 'power-restored', at: sup.d.clock.now() });
+  powerBack(sup, 'power-restored');
   if (sup.d.app.running() !== null) return { restarted: false };
   const { trial, committed } = sup.state;
   const slot = trial?.phase === 'running' ? trial.slot : committed;
   if (slot === null) return { restarted: false };
   await sup.startApp(slot);
   return { restarted: true };
+}
+
+// Clears a power-fail and tells subscribers (the agent takes work again).
+function powerBack(sup: Supervisor, by: 'power-restored' | 'restart-app'): void {
+  sup.powerFail = false;
+  sup.d.logger.info({ event: 'power-restored', by }, 'power restored: telling the agent');
+  sup.emit({ type: 'power-restored', at: sup.d.clock.now() });
 }
 
 // Ordered: the app stops (SIGTERM, then SIGKILL after stopTimeoutMs), the agent hears `reboot`,

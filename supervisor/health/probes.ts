@@ -37,13 +37,20 @@ export function probeHttp(url: string, timeoutMs: number, signal: AbortSignal): 
 export async function probeCommand(argv: string[], cwd: string | undefined, timeoutMs: number, signal: AbortSignal): Promise<ProbeOutcome> {
   const [file, ...args] = argv;
   if (file === undefined) return { ok: false, reason: 'empty probe command' };
-  const result = await runCommand(file, args, { ...(cwd === undefined ? {} : { cwd }), timeoutMs, signal });
-  if (result.spawnError !== null) return { ok: false, reason: `${file}: ${result.spawnError.message}` };
-  if (result.timedOut) return { ok: false, reason: `${file} did not finish within ${timeoutMs} ms` };
-  if (result.aborted) return { ok: false, reason: `${file}: stopped` };
-  if (result.exitCode === 0) return { ok: true };
-  const how = result.exitCode === null ? `killed by ${result.signal}` : `exit code ${result.exitCode}`;
-  return { ok: false, reason: result.stderrTail === '' ? `${file}: ${how}` : `${file}: ${how}: ${lastLine(result.stderrTail)}` };
+  const { end, stderrTail } = await runCommand(file, args, { ...(cwd === undefined ? {} : { cwd }), timeoutMs, signal });
+  switch (end.kind) {
+    case 'not-started':
+      return { ok: false, reason: `${file}: ${end.error.message}` };
+    case 'timed-out':
+      return { ok: false, reason: `${file} did not finish within ${timeoutMs} ms` };
+    case 'aborted':
+      return { ok: false, reason: `${file}: stopped` };
+    case 'exited': {
+      if (end.code === 0) return { ok: true };
+      const how = end.code === null ? `killed by ${end.signal}` : `exit code ${end.code}`;
+      return { ok: false, reason: stderrTail === '' ? `${file}: ${how}` : `${file}: ${how}: ${lastLine(stderrTail)}` };
+    }
+  }
 }
 
 // The last line a failed probe wrote to stderr usually says why ("curl: (7) Failed to connect").

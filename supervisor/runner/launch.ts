@@ -116,6 +116,7 @@ async function lookupUser(name: string): Promise<UserIdentity> {
     const { uid, gid, home } = await userEntry(name);
     return { uid, gid, env: { HOME: home, USER: name, LOGNAME: name } };
   } catch (err) {
-    throw new CodedError('APP_USER_UNKNOWN', `no such user: ${name}`, { user: name }, { cause: err });
+    if (err instanceof CodedError && err.code === 'USER_UNKNOWN') throw new CodedError('APP_USER_UNKNOWN', `no such user: ${name}`, { user: name }, { cause: err });
+    throw err; // the lookup itself failed (an unreadable /etc/passwd): not "no such user"
   }
 }

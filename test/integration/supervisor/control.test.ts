@@ -2,7 +2,7 @@
 // a committed app's crash loop, a damaged state file, `twinslot status`, and the Prometheus
 // endpoint.
 
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
@@ -13,7 +13,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
   committedDevice, freePort, httpGet, install, killRecordedApp, killSupervisor, readJournal, startSupervisor, subscribe, teardown, waitForVersion,
+  type Device, type RunningSupervisor,
 } from './harness.ts';
+import type { SupervisorClient } from '../../../supervisor/ipc/client.ts';
 
 const BIN = join(import.meta.dirname, '..', '..', '..', 'bin', 'twinslot.js');
 const run = promisify(execFile);
@@ -89,7 +91,8 @@ test('SIGKILL leaves the watchdog armed (no magic close)', { timeout: 60_000 }, 
   assert.equal(readJournal(device).some((e) => e.op === 'magic-close'), false);
 });
 
-test('twinslot power-fail tells subscribers and stops the app; power-restored starts it again', { timeout: 60_000 }, async (t) => {
+/** A supervisor running the committed 1.0.0 app (answering on `p`), with a subscribed client; torn down after the test. */
+async function committedAndRunning(t: TestContext): Promise<{ device: Device; p: number; sup: RunningSupervisor; client: SupervisorClient; events: Awaited<ReturnType<typeof subscribe>> }> {
   const { device, port } = committedDevice();
   const p = await port;
   const sup = await startSupervisor(device);
@@ -98,6 +101,11 @@ test('twinslot power-fail tells subscribers and stops the app; power-restored st
   t.after(() => client.close());
   const events = await subscribe(client);
   await waitForVersion(p, '1.0.0');
+  return { device, p, sup, client, events };
+}
+
+test('twinslot power-fail tells subscribers and stops the app; power-restored starts it again', { timeout: 60_000 }, async (t) => {
+  const { device, p, client, events } = await committedAndRunning(t);
   const { stdout } = await run(process.execPath, [BIN, 'power-fail', '--root', device.root, '--json', 'UPS ups@localhost on battery']);
   assert.deepEqual(JSON.parse(stdout), { stopped: true });
   assert.equal((await events.next('power-fail')).type, 'power-fail');
@@ -126,14 +134,7 @@ test('twinslot power-fail tells subscribers and stops the app; power-restored st
 });
 
 test('a power-fail during a trial freezes it: no verdict while the app is stopped; power-restored continues it', { timeout: 90_000 }, async (t) => {
-  const { device, port } = committedDevice();
-  const p = await port;
-  const sup = await startSupervisor(device);
-  t.after(() => teardown(device, sup));
-  const client = await sup.client();
-  t.after(() => client.close());
-  const events = await subscribe(client);
-  await waitForVersion(p, '1.0.0');
+  const { device, p, sup, client, events } = await committedAndRunning(t);
   const slot = await install(client, device.paths, { fixture: 'healthy-http.mjs', version: '2.0.0', port: p, health: { startTimeoutSeconds: 2, probationSeconds: 2 } });
   await client.request('activate', { slot, jobId: 'trial-in-outage' });
   await waitForVersion(p, '2.0.0');

@@ -26,35 +26,31 @@ async function gone(pid: number, ms = 2000): Promise<boolean> {
 
 test('exit code, captured stdout and the tail of stderr', async () => {
   const r = await runCommand('sh', ['-c', 'echo out; echo first >&2; echo "last words" >&2; exit 3'], { captureStdout: true });
-  assert.deepEqual({ code: r.exitCode, out: r.stdout, err: r.stderrTail, timedOut: r.timedOut, spawnError: r.spawnError }, {
-    code: 3,
+  assert.deepEqual({ end: r.end, out: r.stdout, err: r.stderrTail }, {
+    end: { kind: 'exited', code: 3, signal: null },
     out: 'out\n',
     err: 'first\nlast words',
-    timedOut: false,
-    spawnError: null,
   });
 });
 
 test('stdout is discarded unless asked for, and capped at maxOutput', async () => {
   assert.equal((await runCommand('sh', ['-c', 'echo hidden'])).stdout, '');
   const r = await runCommand('sh', ['-c', 'head -c 100000 /dev/zero | tr "\\0" x'], { captureStdout: true, maxOutput: 1000 });
-  assert.equal(r.exitCode, 0);
+  assert.deepEqual(r.end, { kind: 'exited', code: 0, signal: null });
   assert.equal(r.stdout, 'x'.repeat(1000));
 });
 
 test('a command that cannot start resolves with its spawn error, never rejects', async () => {
   const r = await runCommand('twinslot-no-such-command', []);
-  assert.equal(r.spawnError?.code, 'ENOENT');
-  assert.equal(r.exitCode, null);
+  assert.equal(r.end.kind === 'not-started' && r.end.error.code, 'ENOENT');
   const cwd = await runCommand('true', [], { cwd: '/nonexistent-twinslot-dir' });
-  assert.equal(cwd.spawnError?.code, 'ENOENT');
+  assert.equal(cwd.end.kind === 'not-started' && cwd.end.error.code, 'ENOENT');
 });
 
 test('a timeout kills the whole process group, the command\'s own children too', async () => {
   const t0 = Date.now();
   const r = await runCommand('sh', ['-c', 'sleep 30 & echo $!; wait'], { captureStdout: true, timeoutMs: 300 });
-  assert.equal(r.timedOut, true);
-  assert.equal(r.signal, 'SIGKILL');
+  assert.deepEqual(r.end, { kind: 'timed-out', signal: 'SIGKILL' });
   assert.ok(Date.now() - t0 < 10_000, 'did not wait for sleep 30');
   const grandchild = Number(r.stdout.trim());
   assert.ok(grandchild > 0, r.stdout);
@@ -65,17 +61,14 @@ test('an abort kills the group and says so; an aborted signal runs nothing', asy
   const controller = new AbortController();
   setTimeout(() => controller.abort(), 200);
   const r = await runCommand('sleep', ['30'], { signal: controller.signal });
-  assert.equal(r.aborted, true);
-  assert.equal(r.timedOut, false);
-  assert.equal(r.signal, 'SIGKILL');
+  assert.deepEqual(r.end, { kind: 'aborted', signal: 'SIGKILL' });
   const before = await runCommand('sh', ['-c', 'exit 0'], { signal: AbortSignal.abort() });
-  assert.deepEqual({ aborted: before.aborted, exitCode: before.exitCode }, { aborted: true, exitCode: null });
+  assert.deepEqual(before.end, { kind: 'aborted', signal: null });
 });
 
 test('a command that exits leaving a child on its stderr resolves with its own exit code, not a timeout', async () => {
   const r = await runCommand('sh', ['-c', 'sleep 30 & echo $! >&2; exit 0'], { timeoutMs: 5000 });
-  assert.equal(r.exitCode, 0);
-  assert.equal(r.timedOut, false);
+  assert.deepEqual(r.end, { kind: 'exited', code: 0, signal: null });
   const leftover = Number(r.stderrTail);
   assert.ok(leftover > 0);
   process.kill(leftover, 'SIGKILL');
