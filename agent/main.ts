@@ -9,7 +9,7 @@ import { systemClock } from '../common/clock.ts';
 import { CodedError, messageOf } from '../common/errors.ts';
 import { createLogger, type Logger, type LogLevel } from '../common/log.ts';
 import { devicePaths } from '../slots/paths.ts';
-import { readBootId } from '../supervisor/boot-id.ts';
+import { readBootId } from '../slots/boot-id.ts';
 import { parseAgentConfig } from './config.ts';
 import { parseJobsSections } from './jobs/config.ts';
 import { ensureProvisioned } from './provisioning/ensure.ts';

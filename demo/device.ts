@@ -10,8 +10,8 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { devicePaths, type DevicePaths } from '../slots/paths.ts';
 import { installBundle, loadTrust } from '../bundle/index.ts';
-import type { SupervisorClient } from '../supervisor/ipc/client.ts';
-import type { SupervisorEvent } from '../supervisor/ipc/protocol.ts';
+import type { SupervisorClient } from '../ipc/client.ts';
+import type { SupervisorEvent } from '../ipc/protocol.ts';
 
 export const THING = 'demo-device';
 export const DEVICE_TYPE = 'demo-board';

@@ -2,7 +2,7 @@
 // and from its log the two moments the stream does not carry (probation started, the failed
 // health verdict).
 
-import type { SupervisorEvent } from '../supervisor/ipc/protocol.ts';
+import type { SupervisorEvent } from '../ipc/protocol.ts';
 import type { LogLine } from './children.ts';
 import type { Timeline } from './timeline.ts';
 

@@ -5,7 +5,7 @@
 
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { SupervisorEvent } from '../supervisor/ipc/protocol.ts';
+import type { SupervisorEvent } from '../ipc/protocol.ts';
 import { tailOf, type LogLine } from './children.ts';
 import { showSupervisorEvent, showSupervisorLog } from './narrate.ts';
 import { THING } from './device.ts';

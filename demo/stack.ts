@@ -10,8 +10,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startEmulator, type EmulatorHandle } from '../emulator/emulator.ts';
-import { connectSupervisor } from '../supervisor/ipc/client.ts';
-import type { SupervisorEvent } from '../supervisor/ipc/protocol.ts';
+import { connectSupervisor } from '../ipc/client.ts';
+import type { SupervisorEvent } from '../ipc/protocol.ts';
 import { startChild, type Child } from './children.ts';
 import { freePort, makeDevice, seedSlot, THING, type DeviceSetup } from './device.ts';
 import { createProber, type Prober } from './prober.ts';

@@ -4,7 +4,7 @@
 import { CodedError } from '../common/errors.ts';
 import { SLOT_NAMES, type SlotName } from './paths.ts';
 import type { HealthSpec } from '../bundle/manifest-types.ts';
-import { parseHealthSpec } from '../supervisor/health/parse.ts';
+import { parseHealthSpec } from '../common/health-spec.ts';
 
 export const STATE_SCHEMA = 1;
 

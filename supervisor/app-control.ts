@@ -7,12 +7,12 @@ import type { Logger } from '../common/log.ts';
 import type { HealthSpec } from '../bundle/manifest-types.ts';
 import type { DevicePaths, SlotName } from '../slots/paths.ts';
 import type { AppRunner, AppRunnerEvent, AppSpec, HealthMonitor } from './ports.ts';
-import type { AppReport } from './ipc/protocol.ts';
+import type { AppReport } from '../ipc/protocol.ts';
 import { mergeHealthSpec, type EffectiveHealthSpec } from './health/spec.ts';
 import { readSlotManifest } from './slot-ops.ts';
 import { recordApp } from './orphan.ts';
 import { chooseAppUser, type AppUserPolicy } from './app-user.ts';
-import { parseHealthSpec } from './health/parse.ts';
+import { parseHealthSpec } from '../common/health-spec.ts';
 
 export interface RunningApp {
   slot: SlotName;

@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { CodedError, messageOf } from '../common/errors.ts';
 import type { HealthSpec } from '../bundle/manifest-types.ts';
-import { Fields, isObj } from './fields.ts';
-import { parseHealthSpec } from './health/parse.ts';
+import { Fields, isObj } from '../common/fields.ts';
+import { parseHealthSpec } from '../common/health-spec.ts';
 
 /** The unprivileged user install.sh creates for the application (`app.user`'s default). */
 export const DEFAULT_APP_USER = 'twinslot-app';

@@ -16,7 +16,7 @@ import type { SlotStore } from '../slots/store.ts';
 import type { SystemState } from '../slots/state.ts';
 import type { AppRunner, AppRunnerEvent, HealthMonitor, HealthVerdict } from './ports.ts';
 import type { AppControl } from './app-control.ts';
-import { zeroCounters, type SupervisorEvent } from './ipc/protocol.ts';
+import { zeroCounters, type SupervisorEvent } from '../ipc/protocol.ts';
 import type { SupervisorSettings } from './config.ts';
 import { transition, type TrialEvent } from './trial/machine.ts';
 import { resume } from './trial/resume.ts';

@@ -1,7 +1,7 @@
 // The optional Prometheus endpoint: GET /metrics on 127.0.0.1 only.
 
 import type { AddressInfo } from 'node:net';
-import type { StatusReport } from './ipc/protocol.ts';
+import type { StatusReport } from '../ipc/protocol.ts';
 import { prometheusText } from './status.ts';
 
 /** Serves the counters of `status()` on 127.0.0.1:`port` (0 picks a free port). */

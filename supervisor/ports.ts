@@ -61,18 +61,8 @@ export interface AppRunner {
 
 // ---- health -----------------------------------------------------------------------------
 
-export type HealthVerdict =
-  | { state: 'starting' }
-  | { state: 'healthy'; since: number }
-  | { state: 'unhealthy'; reason: string; code: HealthFailureCode };
-
-export type HealthFailureCode =
-  | 'HEALTH_START_TIMEOUT'
-  | 'HEALTH_HTTP_FAILED'
-  | 'HEALTH_COMMAND_FAILED'
-  | 'HEALTH_NOTIFY_TIMEOUT'
-  | 'APP_EXITED'
-  | 'APP_CRASH_LOOP';
+export type { HealthFailureCode, HealthVerdict } from '../ipc/protocol.ts';
+import type { HealthVerdict } from '../ipc/protocol.ts';
 
 /** Watches one running instance of the app and tells whether it is healthy. */
 export interface HealthMonitor {

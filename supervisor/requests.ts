@@ -3,7 +3,7 @@
 
 import { CodedError, messageOf } from '../common/errors.ts';
 import { prepare, ready } from '../slots/transitions.ts';
-import type { Method, Request, Results } from './ipc/protocol.ts';
+import type { Method, Request, Results } from '../ipc/protocol.ts';
 import type { Supervisor } from './core.ts';
 import type { TrialEvent } from './trial/machine.ts';
 import { emptySlot, readSlotManifest } from './slot-ops.ts';

@@ -2,11 +2,11 @@
 // Built from the live supervisor when it runs, or from the files alone when it does not.
 
 import { readFileSync } from 'node:fs';
-import { readBootId } from './boot-id.ts';
+import { readBootId } from '../slots/boot-id.ts';
 import type { DevicePaths } from '../slots/paths.ts';
 import type { SystemState } from '../slots/state.ts';
 import type { SlotStore } from '../slots/store.ts';
-import type { AppReport, Counters, StatusReport, WatchdogStatus } from './ipc/protocol.ts';
+import type { AppReport, Counters, StatusReport, WatchdogStatus } from '../ipc/protocol.ts';
 
 export interface StatusInput {
   paths: DevicePaths;

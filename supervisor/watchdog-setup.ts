@@ -13,7 +13,7 @@ import { messageOf } from '../common/errors.ts';
 import type { Logger } from '../common/log.ts';
 import type { Watchdog, WatchdogInfo } from './ports.ts';
 import type { WatchdogSettings } from './config.ts';
-import type { WatchdogStatus } from './ipc/protocol.ts';
+import type { WatchdogStatus } from '../ipc/protocol.ts';
 import { createPetLoop, type PetLoop } from './watchdog/pet-loop.ts';
 import { createRecordingWatchdog } from './watchdog/recording.ts';
 

@@ -3,7 +3,7 @@
 // subscription is re-made on every new connection, so trial outcomes reach the agent after a
 // supervisor restart too (awaitTrial also reads them from status).
 
-import { connectSupervisor, type SupervisorClient } from '../../supervisor/ipc/client.ts';
+import { connectSupervisor, type SupervisorClient } from '../../ipc/client.ts';
 import { CodedError, messageOf } from '../../common/errors.ts';
 import type { Clock } from '../../common/clock.ts';
 import type { Logger } from '../../common/log.ts';

@@ -3,7 +3,7 @@
 
 import type { HealthSpec } from '../../bundle/manifest-types.ts';
 import type { SlotName } from '../../slots/paths.ts';
-import type { Results, StatusReport, SupervisorEvent } from '../../supervisor/ipc/protocol.ts';
+import type { Results, StatusReport, SupervisorEvent } from '../../ipc/protocol.ts';
 
 export type { StatusReport, SupervisorEvent };
 

@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.ts';
 import { devicePaths } from '../../slots/paths.ts';
-import { connectSupervisor } from '../../supervisor/ipc/client.ts';
+import { connectSupervisor } from '../../ipc/client.ts';
 
 const OPTIONS = `  --root DIR  device root (default /)
   --json      print the supervisor's answer as JSON

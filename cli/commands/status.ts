@@ -6,8 +6,8 @@ import type { Command } from '../command.ts';
 import { devicePaths } from '../../slots/paths.ts';
 import { SlotStore } from '../../slots/store.ts';
 import { createLogger } from '../../common/log.ts';
-import { connectSupervisor } from '../../supervisor/ipc/client.ts';
-import type { StatusReport } from '../../supervisor/ipc/protocol.ts';
+import { connectSupervisor } from '../../ipc/client.ts';
+import type { StatusReport } from '../../ipc/protocol.ts';
 import { offlineStatus, renderStatus } from '../../supervisor/status.ts';
 
 const HELP = `Usage: twinslot status [--root DIR] [--json]

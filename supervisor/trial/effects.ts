@@ -4,7 +4,7 @@
 import type { SlotName } from '../../slots/paths.ts';
 import type { SystemState } from '../../slots/state.ts';
 import { beginRollback, finishRollback } from '../../slots/transitions.ts';
-import type { SupervisorEvent } from '../ipc/protocol.ts';
+import type { SupervisorEvent } from '../../ipc/protocol.ts';
 
 export type Effect =
   /** Write this state durably before any later effect runs. */

@@ -3,7 +3,7 @@
 
 import type { SlotName } from '../../slots/paths.ts';
 import type { SystemState } from '../../slots/state.ts';
-import type { SupervisorEvent } from '../ipc/protocol.ts';
+import type { SupervisorEvent } from '../../ipc/protocol.ts';
 import type { Effect } from './effects.ts';
 
 export interface EffectPorts {

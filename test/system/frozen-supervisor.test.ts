@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { startTestVm } from './rig/harness.ts';
 import { GUEST_TWINSLOT, twinslotSourcePayload } from './rig/payload.ts';
 import type { Vm } from './rig/vm.ts';
-import type { StatusReport } from '../../supervisor/ipc/protocol.ts';
+import type { StatusReport } from '../../ipc/protocol.ts';
 import { SUPERVISOR_BOOT_SCRIPT, SUPERVISOR_LOG, waitSupervisorEvent } from './guest/supervisor-service.ts';
 
 const TIMEOUT_S = 5;

@@ -15,7 +15,7 @@ import {
   committedDevice, freePort, httpGet, install, killRecordedApp, killSupervisor, readJournal, startSupervisor, subscribe, teardown, waitForVersion,
   type Device, type RunningSupervisor,
 } from './harness.ts';
-import type { SupervisorClient } from '../../../supervisor/ipc/client.ts';
+import type { SupervisorClient } from '../../../ipc/client.ts';
 
 const BIN = join(import.meta.dirname, '..', '..', '..', 'bin', 'twinslot.js');
 const run = promisify(execFile);

@@ -17,8 +17,8 @@ import type { HealthSpec, Manifest } from '../../../bundle/manifest-types.ts';
 import { SlotStore } from '../../../slots/store.ts';
 import { initialState } from '../../../slots/state.ts';
 import { silentLogger } from '../../../common/log.ts';
-import { connectSupervisor, type SupervisorClient } from '../../../supervisor/ipc/client.ts';
-import type { SupervisorEvent } from '../../../supervisor/ipc/protocol.ts';
+import { connectSupervisor, type SupervisorClient } from '../../../ipc/client.ts';
+import type { SupervisorEvent } from '../../../ipc/protocol.ts';
 import { SUPERVISOR_V8_FLAGS } from '../../../supervisor/lean-runtime.ts';
 
 export const DEADLINE_MS = 60_000;

@@ -3,7 +3,7 @@
 // script that starts `twinslot supervisor` as root and `twinslot agent` as the `twinslot` user
 // (what the systemd units do; the rig has no systemd).
 
-import type { StatusReport } from '../../../supervisor/ipc/protocol.ts';
+import type { StatusReport } from '../../../ipc/protocol.ts';
 import { DEVICE_TYPE, THING, type Fleet } from '../rig/fleet.ts';
 import { GUEST_RELEASE, INSTALLED_TWINSLOT } from '../rig/release.ts';
 import type { TestVmOptions } from '../rig/harness.ts';

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeFileAtomicSync } from '../../../common/durable-file.ts';
 import { devicePaths, type SlotName } from '../../../slots/paths.ts';
-import { connectSupervisor } from '../../../supervisor/ipc/client.ts';
-import type { StatusReport } from '../../../supervisor/ipc/protocol.ts';
+import { connectSupervisor } from '../../../ipc/client.ts';
+import type { StatusReport } from '../../../ipc/protocol.ts';
 
 const paths = devicePaths('/');
 const [command, arg1 = '', arg2 = ''] = process.argv.slice(2);

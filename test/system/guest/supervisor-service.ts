@@ -1,7 +1,7 @@
 // What the guest needs to run `twinslot supervisor` from the checkout payload as a service: the
 // boot script that starts it at every boot, and the host-side helpers that wait for it.
 
-import type { StatusReport } from '../../../supervisor/ipc/protocol.ts';
+import type { StatusReport } from '../../../ipc/protocol.ts';
 import { GUEST_TWINSLOT } from '../rig/payload.ts';
 import type { Vm } from '../rig/vm.ts';
 

@@ -4,9 +4,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseRequest } from '../../../supervisor/ipc/validate.ts';
+import { parseRequest } from '../../../ipc/validate.ts';
 import { mergeHealthSpec } from '../../../supervisor/health/spec.ts';
-import { parseHealthSpec } from '../../../supervisor/health/parse.ts';
+import { parseHealthSpec } from '../../../common/health-spec.ts';
 import { transition } from '../../../supervisor/trial/machine.ts';
 import { initialState, parseState, type SystemState } from '../../../slots/state.ts';
 

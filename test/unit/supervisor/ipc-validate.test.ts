@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseRequest } from '../../../supervisor/ipc/validate.ts';
+import { parseRequest } from '../../../ipc/validate.ts';
 import { parseSupervisorConfig } from '../../../supervisor/config.ts';
 
 test('well-formed requests parse into their typed shape', () => {

@@ -2,7 +2,7 @@
 
 import { connect, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
-import { CodedError } from '../../common/errors.ts';
+import { CodedError } from '../common/errors.ts';
 import type { Method, Request, Response, Results, SupervisorEvent } from './protocol.ts';
 
 type Params<M extends Method> = Extract<Request, { method: M }> extends { params: infer P } ? P : undefined;

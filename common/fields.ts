@@ -2,7 +2,7 @@
 // and range. Errors carry the caller's code (CONFIG_INVALID, HEALTH_SPEC_INVALID, BAD_REQUEST)
 // and the JSON path of the field (`supervisor.watchdog.timeoutSeconds: must be ...`).
 
-import { CodedError } from '../common/errors.ts';
+import { CodedError } from './errors.ts';
 
 export type Obj = Record<string, unknown>;
 

@@ -2,10 +2,9 @@
 // id; its one response echoes it. After `subscribe`, event lines (no id) follow on that connection.
 // Shared by the server, the typed client, the agent and the CLI.
 
-import type { SlotName } from '../../slots/paths.ts';
-import type { Outcome, SlotState, Trial } from '../../slots/state.ts';
-import type { HealthVerdict } from '../ports.ts';
-import type { HealthSpec } from '../../bundle/manifest-types.ts';
+import type { SlotName } from '../slots/paths.ts';
+import type { Outcome, SlotState, Trial } from '../slots/state.ts';
+import type { HealthSpec } from '../bundle/manifest-types.ts';
 
 export type Request =
   | { id: RequestId; method: 'status' }
@@ -21,6 +20,20 @@ export type Request =
   /** Ordered stop of the app, a `reboot` event, then `supervisor.rebootCommand` (refused during a trial). */
   | { id: RequestId; method: 'reboot'; params: { jobId?: string } }
   | { id: RequestId; method: 'subscribe' };
+
+/** The supervisor's verdict on the app's health. */
+export type HealthVerdict =
+  | { state: 'starting' }
+  | { state: 'healthy'; since: number }
+  | { state: 'unhealthy'; reason: string; code: HealthFailureCode };
+
+export type HealthFailureCode =
+  | 'HEALTH_START_TIMEOUT'
+  | 'HEALTH_HTTP_FAILED'
+  | 'HEALTH_COMMAND_FAILED'
+  | 'HEALTH_NOTIFY_TIMEOUT'
+  | 'APP_EXITED'
+  | 'APP_CRASH_LOOP';
 
 export type RequestId = string | number;
 export type Method = Request['method'];

@@ -4,8 +4,8 @@
 // values are refused with the caller's code and the field's path, so garbage never reaches the
 // probes or the trial timers.
 
-import type { HealthSpec, ProbeTiming } from '../../bundle/manifest-types.ts';
-import { Fields } from '../fields.ts';
+import type { HealthSpec, ProbeTiming } from '../bundle/manifest-types.ts';
+import { Fields } from './fields.ts';
 
 /** One year: the largest start timeout, probation or heartbeat period accepted. */
 const MAX_SECONDS = 31_536_000;

@@ -1,10 +1,10 @@
 // Checks one request line at the edge: anything that is not exactly a known request is refused
 // with BAD_REQUEST before it reaches the supervisor.
 
-import { CodedError } from '../../common/errors.ts';
+import { CodedError } from '../common/errors.ts';
 import type { Request, RequestId } from './protocol.ts';
-import type { HealthSpec } from '../../bundle/manifest-types.ts';
-import { parseHealthSpec } from '../health/parse.ts';
+import type { HealthSpec } from '../bundle/manifest-types.ts';
+import { parseHealthSpec } from '../common/health-spec.ts';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -5,10 +5,10 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { chmod, chown, mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
-import { CodedError, messageOf } from '../../common/errors.ts';
-import type { Logger } from '../../common/log.ts';
-import type { Request, Response, SupervisorEvent } from './protocol.ts';
-import { idOf, parseRequest } from './validate.ts';
+import { CodedError, messageOf } from '../common/errors.ts';
+import type { Logger } from '../common/log.ts';
+import type { Request, Response, SupervisorEvent } from '../ipc/protocol.ts';
+import { idOf, parseRequest } from '../ipc/validate.ts';
 
 export interface IpcHandlers {
   handle(req: Exclude<Request, { method: 'subscribe' }>): Promise<unknown>;
