@@ -87,6 +87,26 @@ export class Fields {
     return v as string[];
   }
 
+  /** A non-empty list of distinct names matching `pattern`; `dflt` when absent. */
+  names(key: string, pattern: RegExp, dflt: string[]): string[] {
+    const v = this.o[key];
+    if (v === undefined) return dflt;
+    if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === 'string' && pattern.test(x)) || new Set(v).size !== v.length) {
+      this.fail(key, `must be a non-empty list of distinct names, got ${shown(v)}`);
+    }
+    return v as string[];
+  }
+
+  /** A list of distinct TCP ports (1..65535); [] when absent. */
+  ports(key: string): number[] {
+    const v = this.o[key];
+    if (v === undefined) return [];
+    if (!Array.isArray(v) || !v.every((x) => Number.isInteger(x) && x >= 1 && x <= 65535) || new Set(v).size !== v.length) {
+      this.fail(key, `must be a list of distinct ports in [1, 65535], got ${shown(v)}`);
+    }
+    return v as number[];
+  }
+
   /** One of `choices`. */
   oneOf<T extends string>(key: string, choices: readonly T[], dflt: T): T {
     const v = this.o[key];

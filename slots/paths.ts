@@ -24,9 +24,13 @@ export interface DevicePaths {
   state: string;
   stateBackup: string;
   agentDir: string;
+  /** Root-only: what a prepared slot held, moved here before it is deleted with the agent's uid. */
+  trashDir: string;
   runDir: string;
   supervisorSocket: string;
-  /** sd_notify-style socket the supervisor gives the app as NOTIFY_SOCKET. */
+  /** root:<app group> 0750: only the app's group reaches what is in it. */
+  appRunDir: string;
+  /** sd_notify-style socket the supervisor gives the app as NOTIFY_SOCKET (inside appRunDir). */
   notifySocket: string;
   /** The app's process group and boot id, for stopping an orphan after a same-boot restart. */
   appRecord: string;
@@ -56,9 +60,11 @@ export function devicePaths(root = '/'): DevicePaths {
     state: join(libDir, 'state.json'),
     stateBackup: join(libDir, 'state.json.prev'),
     agentDir: join(libDir, 'agent'),
+    trashDir: join(libDir, 'trash'),
     runDir,
     supervisorSocket: join(runDir, 'supervisor.sock'),
-    notifySocket: join(runDir, 'notify.sock'),
+    appRunDir: join(runDir, 'app'),
+    notifySocket: join(runDir, 'app', 'notify.sock'),
     appRecord: join(runDir, 'app.json'),
     agentStatus: join(libDir, 'agent', 'status.json'),
     bootId: join(r, 'proc', 'sys', 'kernel', 'random', 'boot_id'),

@@ -39,6 +39,17 @@ export interface SupervisorSettings {
   allowRootApps: boolean;
   /** `app.user`: the user an app whose manifest names none runs as, when the supervisor is root. */
   appUser: string;
+  /** `app.allowedUsers`: the only accounts a manifest may name (default: just `app.user`). */
+  allowedUsers: string[];
+  /** `app.memoryMax`: the app's cgroup memory.max in bytes; null: no limit. */
+  memoryMax: number | null;
+  /** `app.cpuWeight`: the app's cgroup cpu.weight (1..10000); null: the kernel's default (100). */
+  cpuWeight: number | null;
+  /**
+   * `supervisor.jobHttpProbePorts`: the loopback ports a job document's (an `activate` request's)
+   * HTTP probe may target. Empty: a job document may not choose an HTTP probe.
+   */
+  jobHttpProbePorts: number[];
   /** Device health defaults (a bundle may override any field). */
   health: HealthSpec;
 }
@@ -46,8 +57,9 @@ export interface SupervisorSettings {
 
 const SUPERVISOR_KEYS = [
   'watchdog', 'trial', 'rebootCommand', 'stopTimeoutMs', 'backoff', 'crashLoop',
-  'socketGroup', 'agentUser', 'metricsPort', 'logLevel', 'allowRootApps',
+  'socketGroup', 'agentUser', 'metricsPort', 'logLevel', 'allowRootApps', 'jobHttpProbePorts',
 ] as const;
+const APP_KEYS = ['user', 'allowedUsers', 'memoryMax', 'cpuWeight'] as const;
 // What a user or group name may look like (useradd's rule, plus a numeric id for groups).
 const NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$/;
 const DAY_MS = 86_400_000;
@@ -61,7 +73,8 @@ export function parseSupervisorConfig(raw: unknown): SupervisorSettings {
   const t = s.sub('trial', ['attempts', 'loopLimit']);
   const b = s.sub('backoff', ['initialMs', 'factor', 'maxMs', 'stableMs']);
   const c = s.sub('crashLoop', ['restarts', 'windowMs']);
-  const app = root.sub('app', ['user']);
+  const app = root.sub('app', APP_KEYS);
+  const appUser = app.str('user', NAME, 'a user name') ?? DEFAULT_APP_USER;
   const port = s.optNum('metricsPort', 0, 65535);
   return {
     watchdog: {
@@ -86,9 +99,25 @@ export function parseSupervisorConfig(raw: unknown): SupervisorSettings {
     metricsPort: port ?? null,
     logLevel: s.oneOf('logLevel', ['debug', 'info', 'warn', 'error'], 'info'),
     allowRootApps: s.bool('allowRootApps', false),
-    appUser: app.str('user', NAME, 'a user name') ?? DEFAULT_APP_USER,
+    appUser,
+    allowedUsers: app.names('allowedUsers', NAME, [appUser]),
+    memoryMax: parseBytes(app, 'memoryMax'),
+    cpuWeight: app.optNum('cpuWeight', 1, 10_000) ?? null,
+    jobHttpProbePorts: s.ports('jobHttpProbePorts'),
     health: parseHealthSpec(root.o.health, 'health', BAD),
   };
+}
+
+const UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+
+// A byte count, as a number or as systemd writes it ("512M", "2G"); at least 1 MiB.
+function parseBytes(f: Fields, key: string): number | null {
+  const v = f.o[key];
+  if (v === undefined || v === null) return null;
+  const m = typeof v === 'string' ? /^(\d+)([KMGT]?)$/.exec(v) : null;
+  const bytes = typeof v === 'number' ? v : m ? Number(m[1]) * (UNITS[m[2] ?? ''] ?? 1) : NaN;
+  if (!Number.isSafeInteger(bytes) || bytes < 1024 ** 2) f.fail(key, `must be a byte count of at least 1 MiB (a number, or digits with K, M, G or T), got ${JSON.stringify(v)}`);
+  return bytes;
 }
 
 /** Reads and parses the config file; CONFIG_INVALID says what is wrong. */
