@@ -19,6 +19,16 @@ function noExtraKeys(o: Obj, allowed: string[], where: string): void {
   if (extra.length > 0) bad(`${where}: unknown field ${extra.join(', ')}`);
 }
 
+/**
+ * The health settings an `activate` request may carry: those of a job document. A command probe
+ * is refused here (it would choose what the device runs); an HTTP probe's target is checked by
+ * the supervisor against the device's `supervisor.jobHttpProbePorts`.
+ */
+function activationHealth(value: unknown): HealthSpec {
+  if (isObj(value) && value.command !== undefined) bad('activate: health.command: a command probe comes only from the device config or the signed manifest');
+  return parseHealthSpec(value, 'activate: health', 'BAD_REQUEST');
+}
+
 /** The id of a line, when it has a usable one (so an error response can echo it). */
 export function idOf(raw: unknown): RequestId | null {
   if (!isObj(raw)) return null;
@@ -55,7 +65,7 @@ export function parseRequest(raw: unknown): Request {
       if (params.reboot !== undefined && typeof params.reboot !== 'boolean') bad('activate: reboot must be a boolean');
       const p: { slot: 'a' | 'b'; jobId: string; reboot?: boolean; health?: HealthSpec } = { slot: params.slot, jobId: params.jobId };
       if (params.reboot !== undefined) p.reboot = params.reboot;
-      if (params.health !== undefined) p.health = parseHealthSpec(params.health, 'activate: health', 'BAD_REQUEST');
+      if (params.health !== undefined) p.health = activationHealth(params.health);
       return { id, method: 'activate', params: p };
     }
     case 'rollback':

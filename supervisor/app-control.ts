@@ -11,7 +11,7 @@ import type { AppReport } from '../ipc/protocol.ts';
 import { mergeHealthSpec, type EffectiveHealthSpec } from './health/spec.ts';
 import { readSlotManifest } from './slot-ops.ts';
 import { recordApp } from './orphan.ts';
-import { chooseAppUser, type AppUserPolicy } from './app-user.ts';
+import { chooseAppUser, type AppIdentity, type AppUserPolicy } from './app-user.ts';
 import { parseHealthSpec } from '../common/health-spec.ts';
 
 export interface RunningApp {
@@ -19,6 +19,8 @@ export interface RunningApp {
   version: string;
   spec: AppSpec;
   health: EffectiveHealthSpec;
+  /** The app's account when the supervisor is root; command probes run as it too. */
+  identity: AppIdentity | undefined;
 }
 
 export interface AppControlDeps {
@@ -57,13 +59,13 @@ export class AppControl {
     const { manifest } = await readSlotManifest(this.#d.paths, slot);
     // The bundle checked its manifest; the supervisor still refuses what it would not run.
     const bundleHealth = manifest.health === undefined ? undefined : parseHealthSpec(manifest.health, `slot ${slot} manifest.health`, 'HEALTH_SPEC_INVALID');
-    const user = await chooseAppUser(manifest.entrypoint.user, this.#d.userPolicy(), this.#d.isRoot);
+    const identity = await chooseAppUser(manifest.entrypoint.user, this.#d.userPolicy(), this.#d.isRoot);
     const entrypoint = { ...manifest.entrypoint };
-    if (user !== undefined) entrypoint.user = user;
+    if (identity !== undefined) entrypoint.user = identity.name;
     const env: Record<string, string> = { TWINSLOT_SLOT: slot, TWINSLOT_VERSION: manifest.version };
     if (this.#d.notifySocket) env.NOTIFY_SOCKET = this.#d.notifySocket;
     const spec: AppSpec = { slotDir: this.#d.paths.slot(slot), name: manifest.name, version: manifest.version, entrypoint, env };
-    const running: RunningApp = { slot, version: manifest.version, spec, health: mergeHealthSpec(this.#d.deviceHealth(), bundleHealth, activation) };
+    const running: RunningApp = { slot, version: manifest.version, spec, health: mergeHealthSpec(this.#d.deviceHealth(), bundleHealth, activation), identity };
     this.#running = running;
     // Before the spawn: an app may report READY=1 at once, long before 'started' reaches us.
     await this.#d.health.prepare(running.health);
@@ -109,6 +111,6 @@ export class AppControl {
       this.#d.logger.warn({ event: 'app-record-failed', err: messageOf(err) }, 'cannot record the app pid');
     }
     this.#d.health.stop();
-    this.#d.health.start(r.health, e.at);
+    this.#d.health.start(r.health, e.at, r.identity === undefined ? undefined : { uid: r.identity.uid, gid: r.identity.gid });
   }
 }

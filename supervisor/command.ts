@@ -7,6 +7,11 @@ import { spawn } from 'node:child_process';
 
 export interface CommandOptions {
   cwd?: string;
+  /**
+   * Run as this uid and gid (needs root). Node's spawn drops every supplementary group when it
+   * changes ids (libuv calls setgroups(0) first), so the command gets exactly this identity.
+   */
+  identity?: { uid: number; gid: number };
   /** Past this, the command's whole process group is killed (SIGKILL) and `timedOut` is set. */
   timeoutMs?: number;
   /** Aborting kills the command's process group; the result has `aborted` set. */
@@ -44,6 +49,7 @@ export function runCommand(file: string, args: readonly string[], opts: CommandO
       ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
       detached: true,
       stdio: ['ignore', opts.captureStdout ? 'pipe' : 'ignore', 'pipe'],
+      ...(opts.identity === undefined ? {} : { uid: opts.identity.uid, gid: opts.identity.gid }),
     });
     const maxOutput = opts.maxOutput ?? 64 * 1024;
     let stdout = Buffer.alloc(0);

@@ -130,7 +130,10 @@ async function startParts({ paths, settings, logger, bootId, watchdog, life }: P
   const health = createHealthMonitor({ logger, clock, runner, notifySocketPath: notifySocket, cwd: paths.current });
   const store = new SlotStore(paths, logger);
   const isRoot = process.getuid?.() === 0;
-  const userPolicy = (): AppUserPolicy => ({ appUser: settings().appUser, allowRootApps: settings().allowRootApps });
+  const userPolicy = (): AppUserPolicy => {
+    const now = settings();
+    return { appUser: now.appUser, allowedUsers: now.allowedUsers, allowRootApps: now.allowRootApps, agentUser: now.agentUser };
+  };
   const app = new AppControl({ paths, runner, health, clock, logger, bootId, notifySocket, deviceHealth: () => settings().health, userPolicy, isRoot });
   const sup = new Supervisor({ store, app, runner, health, clock, logger, bootId, settings, reboot: (argv) => reboot(argv, logger) });
 

@@ -61,6 +61,12 @@ export interface AppRunner {
 
 // ---- health -----------------------------------------------------------------------------
 
+/** Who a command probe runs as: the app's uid and primary gid, no supplementary groups. */
+export interface ProbeIdentity {
+  uid: number;
+  gid: number;
+}
+
 export type { HealthFailureCode, HealthVerdict } from '../ipc/protocol.ts';
 import type { HealthVerdict } from '../ipc/protocol.ts';
 
@@ -78,7 +84,8 @@ export interface HealthMonitor {
    * with bundle), counting what it sent since it was spawned. Call it when the runner reports
    * 'started', and call stop() before stopping the app: an exit while monitored is a failure (APP_EXITED).
    */
-  start(spec: HealthSpec, startedAt: number): void;
+  /** `identity`: the uid and gid command probes run with (the app's); absent: the supervisor's own. */
+  start(spec: HealthSpec, startedAt: number, identity?: ProbeIdentity): void;
   stop(): void;
   /** stop(), and releases the notify socket (on shutdown). */
   close(): void;

@@ -6,6 +6,7 @@ import { prepare, ready } from '../slots/transitions.ts';
 import type { Method, Request, Results } from '../ipc/protocol.ts';
 import type { Supervisor } from './core.ts';
 import type { TrialEvent } from './trial/machine.ts';
+import type { HealthSpec } from '../bundle/manifest-types.ts';
 import { emptySlot, readSlotManifest } from './slot-ops.ts';
 import { syncTree } from './slot-sync.ts';
 
@@ -49,7 +50,7 @@ export async function handleRequest(ctx: RequestContext, req: Exclude<Request, {
     case 'activate': {
       const { slot, jobId } = req.params;
       const event: TrialEvent = { type: 'activate', slot, jobId, reboot: req.params.reboot ?? false, attempts: attempts(), bootId: sup.d.bootId, now: now() };
-      if (req.params.health !== undefined) event.health = req.params.health;
+      if (req.params.health !== undefined) event.health = allowedActivationHealth(req.params.health, sup.d.settings().jobHttpProbePorts);
       const d = await sup.decide(event);
       return trialResult(d.state.trial);
     }
@@ -120,6 +121,33 @@ async function reboot(sup: Supervisor, jobId: string | null): Promise<Results['r
     throw new CodedError('REBOOT_FAILED', `reboot command ${JSON.stringify(argv)} failed: ${messageOf(err)}`);
   }
   return { rebooting: true };
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * A job's health settings as the device allows them: no command probe (validate.ts already
+ * refuses one), and an HTTP probe only to a loopback port listed in jobHttpProbePorts, so a job
+ * document cannot make the device send requests elsewhere. HEALTH_NOT_ALLOWED otherwise.
+ */
+export function allowedActivationHealth(health: HealthSpec, ports: readonly number[]): HealthSpec {
+  if (health.command !== undefined) throw new CodedError('HEALTH_NOT_ALLOWED', 'a job may not choose a command probe');
+  if (health.http === undefined) return health;
+  let url: URL;
+  try {
+    url = new URL(health.http.url);
+  } catch {
+    throw new CodedError('HEALTH_NOT_ALLOWED', `health.http.url ${JSON.stringify(health.http.url)} is not a URL`);
+  }
+  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  if (!LOOPBACK.has(url.hostname) || url.username !== '' || url.password !== '') {
+    throw new CodedError('HEALTH_NOT_ALLOWED', `a job's HTTP probe must target this device's loopback (127.0.0.1, localhost or [::1]), not ${url.host}`);
+  }
+  if (!ports.includes(port)) {
+    const allowed = ports.length === 0 ? 'none are (supervisor.jobHttpProbePorts is empty)' : `allowed: ${ports.join(', ')} (supervisor.jobHttpProbePorts)`;
+    throw new CodedError('HEALTH_NOT_ALLOWED', `a job's HTTP probe may not target port ${port}; ${allowed}`);
+  }
+  return health;
 }
 
 function trialResult(trial: Supervisor['state']['trial']): Results['activate'] {

@@ -3,7 +3,7 @@
 import { systemClock, type Clock } from '../../common/clock.ts';
 import { CodedError, messageOf } from '../../common/errors.ts';
 import type { Logger } from '../../common/log.ts';
-import type { AppRunner, HealthFailureCode, HealthMonitor, HealthVerdict } from '../ports.ts';
+import type { AppRunner, HealthFailureCode, HealthMonitor, HealthVerdict, ProbeIdentity } from '../ports.ts';
 import { openNotifyChannel, type NotifyChannel } from './notify-channel.ts';
 import { startNotifyWatch } from './notify-watch.ts';
 import { probeCommand, probeHttp, type ProbeOutcome } from './probes.ts';
@@ -86,7 +86,7 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
     }
   }
 
-  function begin(spec: EffectiveHealthSpec, startedAt: number, abort: AbortController): void {
+  function begin(spec: EffectiveHealthSpec, startedAt: number, abort: AbortController, identity: ProbeIdentity | undefined): void {
     const latest = new Map<ProbeKind, ProbeOutcome | null>();
     const failures = new Map<ProbeKind, number>();
     const fail = (code: HealthFailureCode, reason: string): void => {
@@ -119,7 +119,7 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
     if (latest.size === 0) return set({ state: 'healthy', since: clock.now() });
     const { http, command } = spec;
     if (http !== undefined) void every(clock, http, abort.signal, (s) => probeHttp(http.url, http.timeoutMs, s), (o) => result('http', o));
-    if (command !== undefined) void every(clock, command, abort.signal, (s) => probeCommand(command.argv, options.cwd, command.timeoutMs, s), (o) => result('command', o));
+    if (command !== undefined) void every(clock, command, abort.signal, (s) => probeCommand(command.argv, options.cwd, command.timeoutMs, s, identity), (o) => result('command', o));
     const path = options.notifySocketPath;
     if (spec.notify !== undefined) startNotifyWatch({ channel: path === undefined ? null : notifyChannel(path), watchdogSec: spec.notify.watchdogSec, clock, logger, signal: abort.signal, sink });
   }
@@ -136,13 +136,13 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
         logger.warn({ event: 'notify-socket-failed', path, err: messageOf(err) }, 'cannot bind the notify socket');
       }
     },
-    start(spec, startedAt) {
+    start(spec, startedAt, identity) {
       session?.abort();
       const abort = new AbortController();
       session = abort;
       const effective = mergeHealthSpec({}, spec);
       if (verdict.state !== 'starting') set({ state: 'starting' });
-      begin(effective, startedAt, abort);
+      begin(effective, startedAt, abort, identity);
     },
     stop() {
       session?.abort();

@@ -2,6 +2,7 @@
 
 import { messageOf } from '../../common/errors.ts';
 import { runCommand } from '../command.ts';
+import type { ProbeIdentity } from '../ports.ts';
 
 export type ProbeOutcome = { ok: true } | { ok: false; reason: string };
 
@@ -33,11 +34,15 @@ export function probeHttp(url: string, timeoutMs: number, signal: AbortSignal): 
   }).finally(() => clearTimeout(timer));
 }
 
-/** Healthy when `argv` exits 0 within `timeoutMs`; otherwise its process group is killed and it counts as failed. */
-export async function probeCommand(argv: string[], cwd: string | undefined, timeoutMs: number, signal: AbortSignal): Promise<ProbeOutcome> {
+/**
+ * Healthy when `argv` exits 0 within `timeoutMs`; otherwise its process group is killed and it
+ * counts as failed. With `identity` it runs as that uid and gid with no supplementary groups (the
+ * app's: a probe never runs as root unless the app does).
+ */
+export async function probeCommand(argv: string[], cwd: string | undefined, timeoutMs: number, signal: AbortSignal, identity?: ProbeIdentity): Promise<ProbeOutcome> {
   const [file, ...args] = argv;
   if (file === undefined) return { ok: false, reason: 'empty probe command' };
-  const { end, stderrTail } = await runCommand(file, args, { ...(cwd === undefined ? {} : { cwd }), timeoutMs, signal });
+  const { end, stderrTail } = await runCommand(file, args, { ...(cwd === undefined ? {} : { cwd }), ...(identity === undefined ? {} : { identity }), timeoutMs, signal });
   switch (end.kind) {
     case 'not-started':
       return { ok: false, reason: `${file}: ${end.error.message}` };

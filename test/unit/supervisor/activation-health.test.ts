@@ -9,6 +9,7 @@ import { mergeHealthSpec } from '../../../supervisor/health/spec.ts';
 import { parseHealthSpec } from '../../../common/health-spec.ts';
 import { transition } from '../../../supervisor/trial/machine.ts';
 import { initialState, parseState, type SystemState } from '../../../slots/state.ts';
+import { allowedActivationHealth } from '../../../supervisor/requests.ts';
 
 test('activate carries a validated health object', () => {
   const health = { probationSeconds: 5, http: { url: 'http://127.0.0.1:9/h', failureThreshold: 2 } };
@@ -22,6 +23,8 @@ for (const [health, message] of [
   [{ http: { url: 'ftp://x' } }, /activate: health\.http\.url: must be an http/],
   [{ probe: {} }, /activate: health\.probe: unknown key/],
   [[], /activate: health: must be an object/],
+  // A command probe from a job document ran as root on every targeted device.
+  [{ command: { argv: ['sh', '-c', 'id'] } }, /activate: health\.command: a command probe comes only from the device config or the signed manifest/],
 ] as const) {
   test(`activate with bad health is BAD_REQUEST: ${JSON.stringify(health)}`, () => {
     assert.throws(() => parseRequest({ id: 1, method: 'activate', params: { slot: 'b', jobId: 'j', health } }), (err: Error & { code?: string }) => {
@@ -56,7 +59,7 @@ function readyB(): SystemState {
 }
 
 test('the activation\'s health is persisted with the trial and read back', () => {
-  const health = { probationSeconds: 3, command: { argv: ['./ok'] } };
+  const health = { probationSeconds: 3, http: { url: 'http://127.0.0.1:8080/ok' } };
   const d = transition(readyB(), { type: 'activate', slot: 'b', jobId: 'j', reboot: false, attempts: 2, bootId: 'b1', now: 1, health });
   assert.deepEqual(d.state.trial?.health, health);
   const back = parseState(JSON.stringify(d.state));
@@ -70,4 +73,22 @@ test('a manifest override is refused with the given code and path', () => {
     code: 'HEALTH_SPEC_INVALID', message: /^slot b manifest\.health\.notify\.watchdogSec: must be a number/,
   });
   assert.deepEqual(parseHealthSpec({ notify: {} }, 'h', 'X'), { notify: {} });
+});
+
+test('a job\'s HTTP probe may target only a loopback port the device lists', () => {
+  const http = (url: string): { http: { url: string } } => ({ http: { url } });
+  assert.deepEqual(allowedActivationHealth(http('http://127.0.0.1:8080/h'), [8080]), http('http://127.0.0.1:8080/h'));
+  assert.deepEqual(allowedActivationHealth(http('http://[::1]:8080/h'), [8080]), http('http://[::1]:8080/h'));
+  assert.deepEqual(allowedActivationHealth({ probationSeconds: 9 }, []), { probationSeconds: 9 });
+  for (const [url, ports, message] of [
+    ['http://127.0.0.1:8080/h', [], /port 8080; none are/],
+    ['http://127.0.0.1:22/h', [8080], /port 22; allowed: 8080/],
+    ['http://127.0.0.1/h', [8080], /port 80;/],
+    ['http://169.254.169.254:8080/latest/meta-data', [8080], /loopback/],
+    ['http://example.com:8080/h', [8080], /loopback/],
+    ['http://user:pw@127.0.0.1:8080/h', [8080], /loopback/],
+  ] as const) {
+    assert.throws(() => allowedActivationHealth(http(url), ports), { code: 'HEALTH_NOT_ALLOWED', message }, url);
+  }
+  assert.throws(() => allowedActivationHealth({ command: { argv: ['id'] } }, [8080]), { code: 'HEALTH_NOT_ALLOWED' });
 });

@@ -42,6 +42,8 @@ const cases: Array<[string, unknown, RegExp]> = [
   ['ftp url', { ...base, bundle: { ...base.bundle, url: 'ftp://x/y' } }, /bundle\/properties\/url\/pattern/],
   ['unknown key', { twinslot: 1, operation: 'reboot', force: true }, /additionalProperties.*'force'|'force'.*additionalProperties/],
   ['not an object', 'nope', /not JSON|type/],
+  // Whoever can create jobs must not choose what the device runs (a command probe ran as root).
+  ['command probe', { ...base, health: { command: { argv: ['sh', '-c', 'id > /tmp/pwned'] } } }, /\/health .*additional properties 'command'/],
   ['too large', { twinslot: 1, operation: 'report', comment: 'x'.repeat(40_000) }, /32768 byte limit/],
 ];
 
