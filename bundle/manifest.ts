@@ -48,6 +48,11 @@ export function validateManifest(value: unknown, maxFiles: number = DEFAULT_LIMI
     const problem = manifestPathProblem(workingDir);
     if (problem) throw refuse(problem.code, '/entrypoint/workingDir', problem.reason);
   }
+  manifest.files.forEach((file, index) => {
+    if (file.type !== 'symlink' && (file.mode & 0o022) !== 0) {
+      throw refuse('BUNDLE_MODE_UNSAFE', `/files/${index}/mode`, `"${file.path}" has mode ${file.mode.toString(8).padStart(4, '0')}: group or other could write it, and so change what the slot runs`);
+    }
+  });
   checkTree(manifest.files);
   return manifest;
 }

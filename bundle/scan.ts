@@ -38,7 +38,9 @@ async function scanDir(root: string, rel: string, out: ManifestFile[]): Promise<
     }
     const full = join(root, path);
     const stat = await lstat(full);
-    const mode = stat.mode & 0o777;
+    // Group and other never write an installed slot (the app could change what runs): a source
+    // tree made under umask 002 gets its group write bits dropped, not a refused bundle.
+    const mode = stat.mode & 0o755;
     if (stat.isDirectory()) {
       out.push({ type: 'dir', path, mode });
       await scanDir(root, path, out);

@@ -9,7 +9,8 @@ import type { DevicePaths, SlotName } from '../slots/paths.ts';
 import type { AppRunner, AppRunnerEvent, AppSpec, HealthMonitor } from './ports.ts';
 import type { AppReport } from '../ipc/protocol.ts';
 import { mergeHealthSpec, type EffectiveHealthSpec } from './health/spec.ts';
-import { readSlotManifest } from './slot-ops.ts';
+import { sealedContent, type SealOptions } from './slot-seal.ts';
+import type { Manifest } from '../bundle/manifest-types.ts';
 import { recordApp } from './orphan.ts';
 import { chooseAppUser, type AppIdentity, type AppUserPolicy } from './app-user.ts';
 import { parseHealthSpec } from '../common/health-spec.ts';
@@ -36,6 +37,7 @@ export interface AppControlDeps {
   /** Read at every start, so a reloaded config applies to the next one. */
   userPolicy: () => AppUserPolicy;
   isRoot: boolean;
+  seal: SealOptions;
 }
 
 /** The app of the slot that should run, and its health monitor. */
@@ -51,15 +53,16 @@ export class AppControl {
 
   /**
    * Starts the app in `slot` (stopping what ran), judged by the device's health settings, the
-   * manifest's and then `activation`'s. Throws SLOT_MANIFEST_*, HEALTH_SPEC_INVALID or APP_USER_*
+   * manifest's and then `activation`'s. The slot must still be sealed and hold the manifest whose
+   * digest is `manifestSha256` (slot-seal.ts). Throws SLOT_*, HEALTH_SPEC_INVALID or APP_USER_*
    * (and starts nothing) when it cannot.
    */
-  async start(slot: SlotName, activation?: HealthSpec): Promise<RunningApp> {
+  async start(slot: SlotName, manifestSha256: string, activation?: HealthSpec): Promise<RunningApp> {
     await this.stop();
-    const { manifest } = await readSlotManifest(this.#d.paths, slot);
+    const { manifest } = await sealedContent(this.#d.paths.slot(slot), `slot ${slot}`, manifestSha256, this.#d.seal);
     // The bundle checked its manifest; the supervisor still refuses what it would not run.
     const bundleHealth = manifest.health === undefined ? undefined : parseHealthSpec(manifest.health, `slot ${slot} manifest.health`, 'HEALTH_SPEC_INVALID');
-    const identity = await chooseAppUser(manifest.entrypoint.user, this.#d.userPolicy(), this.#d.isRoot);
+    const identity = await this.identityFor(manifest);
     const entrypoint = { ...manifest.entrypoint };
     if (identity !== undefined) entrypoint.user = identity.name;
     const env: Record<string, string> = { TWINSLOT_SLOT: slot, TWINSLOT_VERSION: manifest.version };
@@ -72,6 +75,11 @@ export class AppControl {
     this.#d.logger.info({ event: 'app-starting', slot, app: manifest.name, version: manifest.version }, 'starting app');
     await this.#d.runner.start(spec);
     return running;
+  }
+
+  /** The account `manifest`'s app would run as; APP_USER_NOT_ALLOWED or APP_USER_UNKNOWN when the device does not allow it. */
+  identityFor(manifest: Manifest): Promise<AppIdentity | undefined> {
+    return chooseAppUser(manifest.entrypoint.user, this.#d.userPolicy(), this.#d.isRoot);
   }
 
   /** Stops the app and its health checks; the runner does not restart it. */

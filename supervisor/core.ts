@@ -24,6 +24,8 @@ import { runEffects, type EffectPorts } from './trial/executor.ts';
 import type { Decision } from './trial/effects.ts';
 import { TrialTimers } from './trial/timers.ts';
 import { killOrphan } from './orphan.ts';
+import type { SealOptions } from './slot-seal.ts';
+import type { SlotHolder } from './slot-ops.ts';
 
 export interface SupervisorDeps {
   store: SlotStore;
@@ -34,6 +36,10 @@ export interface SupervisorDeps {
   logger: Logger;
   bootId: string;
   settings: () => SupervisorSettings;
+  /** How slots are taken from the agent and checked (slot-seal.ts). */
+  seal: SealOptions;
+  /** Whose a prepared slot becomes (the agent's ids), or null to keep it root's. */
+  slotHolder: () => Promise<SlotHolder>;
   /** Runs the reboot command; resolves when it exited 0, rejects when it failed. */
   reboot: (argv: string[]) => Promise<void>;
 }
@@ -133,7 +139,9 @@ export class Supervisor {
     this.#timers.clear();
     try {
       const trial = this.#state.trial;
-      const running = await this.d.app.start(slot, trial?.slot === slot ? trial.health : undefined);
+      const recorded = this.#state.slots[slot];
+      const sha = recorded.status === 'ready' ? recorded.manifestSha256 : '';
+      const running = await this.d.app.start(slot, sha, trial?.slot === slot ? trial.health : undefined);
       if (trial?.phase === 'running' && trial.slot === slot) {
         const secs = running.health.startTimeoutSeconds;
         this.#timers.armStart(secs * 1000, () => this.#fail('HEALTH_START_TIMEOUT', `not healthy within ${secs} s of start`, this.#runningSlot()));

@@ -22,7 +22,11 @@ import { readBootId } from '../slots/boot-id.ts';
 import { loadSupervisorConfig, type SupervisorSettings } from './config.ts';
 import { Supervisor } from './core.ts';
 import { createHealthMonitor } from './health/index.ts';
-import { groupId } from './ids.ts';
+import { groupId, userIds } from './ids.ts';
+import { loadTrust } from '../bundle/trust.ts';
+import type { SealOptions } from './slot-seal.ts';
+import type { SlotHolder } from './slot-ops.ts';
+import { checkSlotLayout } from './slot-layout.ts';
 import { startIpcServer } from './ipc-server.ts';
 import type { StatusReport } from '../ipc/protocol.ts';
 import { handleRequest } from './requests.ts';
@@ -52,7 +56,7 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<number> {
   let settings = loadSupervisorConfig(opts.configPath);
   const logger = createLogger('supervisor', { level: settings.logLevel });
   const clock = systemClock;
-  for (const dir of [paths.runDir, paths.slot('a'), paths.slot('b'), paths.agentDir]) mkdirSync(dir, { recursive: true });
+  for (const dir of [paths.runDir, paths.agentDir]) mkdirSync(dir, { recursive: true });
   const bootId = readBootId(paths);
   logger.info({ event: 'supervisor-starting', pid: process.pid, root: paths.root, bootId }, 'supervisor starting');
 
@@ -134,8 +138,13 @@ async function startParts({ paths, settings, logger, bootId, watchdog, life }: P
     const now = settings();
     return { appUser: now.appUser, allowedUsers: now.allowedUsers, allowRootApps: now.allowRootApps, agentUser: now.agentUser };
   };
-  const app = new AppControl({ paths, runner, health, clock, logger, bootId, notifySocket, deviceHealth: () => settings().health, userPolicy, isRoot });
-  const sup = new Supervisor({ store, app, runner, health, clock, logger, bootId, settings, reboot: (argv) => reboot(argv, logger) });
+  const seal: SealOptions = { asRoot: isRoot, trust: () => loadTrust(paths.trustDir) };
+  const slotHolder = async (): Promise<SlotHolder> => {
+    const agent = settings().agentUser;
+    return isRoot && agent !== null ? userIds(agent) : null;
+  };
+  const app = new AppControl({ paths, runner, health, clock, logger, bootId, notifySocket, deviceHealth: () => settings().health, userPolicy, isRoot, seal });
+  const sup = new Supervisor({ store, app, runner, health, clock, logger, bootId, settings, seal, slotHolder, reboot: (argv) => reboot(argv, logger) });
 
   const status = (): StatusReport => {
     const wd = watchdog.stats();
@@ -146,6 +155,7 @@ async function startParts({ paths, settings, logger, bootId, watchdog, life }: P
   };
   // The socket's group is resolved before anything starts: a bad one must not start the app.
   const gid = s.socketGroup ? await groupId(s.socketGroup) : null;
+  await checkSlotLayout(paths, seal, logger);
   life.hold('app', () => sup.stop());
   await sup.start();
   const ipc = await startIpcServer({

@@ -7,7 +7,8 @@ import type { Method, Request, Results } from '../ipc/protocol.ts';
 import type { Supervisor } from './core.ts';
 import type { TrialEvent } from './trial/machine.ts';
 import type { HealthSpec } from '../bundle/manifest-types.ts';
-import { emptySlot, readSlotManifest } from './slot-ops.ts';
+import { emptySlot } from './slot-ops.ts';
+import { sealSlot } from './slot-seal.ts';
 import { syncTree } from './slot-sync.ts';
 
 export interface RequestContext {
@@ -29,7 +30,7 @@ export async function handleRequest(ctx: RequestContext, req: Exclude<Request, {
         const next = prepare(sup.state, now());
         // Persist `installing` first: a crash while emptying leaves a slot nobody trusts.
         sup.persist(next.state);
-        const path = await emptySlot(sup.d.store.paths, next.slot, sup.d.settings().agentUser, ctx.isRoot);
+        const path = await emptySlot(sup.d.store.paths, next.slot, await sup.d.slotHolder(), sup.d.seal, sup.d.logger);
         sup.d.logger.info({ event: 'slot-prepared', slot: next.slot }, 'slot emptied for an install');
         return { slot: next.slot, path };
       });
@@ -39,7 +40,10 @@ export async function handleRequest(ctx: RequestContext, req: Exclude<Request, {
         if (sup.state.slots[slot].status !== 'installing') {
           throw new CodedError('SLOT_NOT_INSTALLING', `slot ${slot} is ${sup.state.slots[slot].status}, not installing`);
         }
-        const content = await readSlotManifest(sup.d.store.paths, slot);
+        // The slot becomes root's and is verified by the supervisor itself (slot-seal.ts); the
+        // account it would run as is checked now, before anything is stopped.
+        const content = await sealSlot(sup.d.store.paths.slot(slot), `slot ${slot}`, sup.d.seal);
+        await sup.d.app.identityFor(content.manifest);
         // `ready` is recorded only for contents that are on disk (slot-sync.ts says why).
         const synced = await syncTree(sup.d.store.paths.slot(slot), `slot ${slot}`);
         sup.d.logger.info({ event: 'slot-synced', slot, entries: synced }, 'slot contents synced to disk');

@@ -43,7 +43,7 @@ async function rejection(p: Promise<unknown>): Promise<CodedError> {
   throw new Error('the request was not refused');
 }
 
-test('as root: the app runs as app.user; a manifest naming root or a bad health override fails its trial', { skip: !isRoot && 'needs root', timeout: 180_000 }, async (t) => {
+test('as root: the app runs as app.user; a manifest naming root is refused at slot-ready, a bad health override fails its trial', { skip: !isRoot && 'needs root', timeout: 180_000 }, async (t) => {
   const { device, port } = await committed({ app: { user: 'nobody' }, supervisor: { allowRootApps: false } });
   chmodSync(device.root, 0o755); // mkdtemp made it 0700: `nobody` must reach its slot
   const sup = await startSupervisor(device);
@@ -57,11 +57,10 @@ test('as root: the app runs as app.user; a manifest naming root or a bad health 
 
   const events = await subscribe(client);
   const port2 = await freePort();
-  const rootSlot = await install(client, device.paths, { fixture: 'healthy-http.mjs', version: '2.0.0', port: port2, user: 'root' });
-  await client.request('activate', { slot: rootSlot, jobId: 'root-app' });
-  const refused = await events.next('rolled-back');
+  // Refused at slot-ready, before anything is stopped: the device chooses the app's account.
+  const refused = await rejection(install(client, device.paths, { fixture: 'healthy-http.mjs', version: '2.0.0', port: port2, user: 'root' }));
   assert.equal(refused.code, 'APP_USER_NOT_ALLOWED');
-  assert.match(refused.reason, /root.*allowRootApps/);
+  assert.match(refused.message, /as root: not in app\.allowedUsers \(nobody\)/);
   assert.equal(await httpGet(port2), null, 'the root app never started');
   await waitForVersion(port, '1.0.0');
 

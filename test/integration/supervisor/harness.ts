@@ -3,8 +3,8 @@
 // started as a real child process through bin/twinslot.js, its JSON log lines, and HTTP checks.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { createHash, generateKeyPairSync, createPrivateKey } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -20,6 +20,7 @@ import { silentLogger } from '../../../common/log.ts';
 import { connectSupervisor, type SupervisorClient } from '../../../ipc/client.ts';
 import type { SupervisorEvent } from '../../../ipc/protocol.ts';
 import { SUPERVISOR_V8_FLAGS } from '../../../supervisor/lean-runtime.ts';
+import { signManifest } from '../../../bundle/signature.ts';
 
 export const DEADLINE_MS = 60_000;
 const REPO = join(import.meta.dirname, '..', '..', '..');
@@ -40,7 +41,11 @@ export interface Device {
 export function makeDevice(over: { supervisor?: Record<string, unknown>; health?: HealthSpec; app?: Record<string, unknown> } = {}): Device {
   const root = mkdtempSync(join(tmpdir(), 'twinslot-sup-'));
   const paths = devicePaths(root);
-  for (const dir of [paths.configDir, paths.slot('a'), paths.slot('b'), join(root, 'proc', 'sys', 'kernel', 'random')]) mkdirSync(dir, { recursive: true });
+  for (const dir of [paths.configDir, paths.trustDir, paths.slot('a'), paths.slot('b'), join(root, 'proc', 'sys', 'kernel', 'random')]) mkdirSync(dir, { recursive: true });
+  // The device trusts one key; fillSlot signs every manifest with it, as `bundle create` would.
+  const keys = generateKeyPairSync('ed25519');
+  writeFileSync(join(paths.trustDir, 'test.pem'), keys.publicKey.export({ type: 'spki', format: 'pem' }));
+  writeFileSync(signingKeyFile(paths), keys.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
   const watchdogJournal = join(root, 'watchdog.jsonl');
   const rebootMarker = join(root, 'rebooted');
   const config = {
@@ -102,9 +107,23 @@ export interface AppChoice {
   user?: string;
   /** Break the manifest (slot-ready must refuse it). */
   corrupt?: boolean;
+  /** More entries, written and listed in the manifest. */
+  tree?: TreeEntry[];
 }
 
-/** Fills `slot` with a fixture app and its manifest.json, as the agent's installer would. */
+export type TreeEntry = { type: 'file'; path: string; content: string | Buffer; mode?: number } | { type: 'dir'; path: string; mode?: number } | { type: 'symlink'; path: string; target: string };
+
+/** The private key of the device's test signer (outside the slots and the trust directory). */
+function signingKeyFile(paths: DevicePaths): string {
+  return join(paths.root, 'signing-key.pem');
+}
+
+/** Signs `manifest` bytes with the device's test key, as `bundle create --key` does. */
+export function signForDevice(paths: DevicePaths, manifest: Uint8Array): Buffer {
+  return signManifest(manifest, createPrivateKey(readFileSync(signingKeyFile(paths))));
+}
+
+/** Fills `slot` with a fixture app, its manifest.json and manifest.sig, as the agent's installer would. */
 export function fillSlot(paths: DevicePaths, slot: SlotName, app: AppChoice): void {
   const dir = paths.slot(slot);
   const files: Manifest['files'] = [];
@@ -113,12 +132,28 @@ export function fillSlot(paths: DevicePaths, slot: SlotName, app: AppChoice): vo
     const bytes = readFileSync(join(dir, name));
     files.push({ type: 'file', path: name, size: bytes.length, mode: 0o644, sha256: createHash('sha256').update(bytes).digest('hex') });
   }
+  for (const e of app.tree ?? []) {
+    const full = join(dir, e.path);
+    if (e.type === 'dir') {
+      mkdirSync(full, { recursive: true });
+      files.push({ type: 'dir', path: e.path, mode: e.mode ?? 0o755 });
+    } else if (e.type === 'symlink') {
+      symlinkSync(e.target, full);
+      files.push({ type: 'symlink', path: e.path, target: e.target });
+    } else {
+      writeFileSync(full, e.content);
+      const bytes = readFileSync(full);
+      files.push({ type: 'file', path: e.path, size: bytes.length, mode: e.mode ?? 0o644, sha256: createHash('sha256').update(bytes).digest('hex') });
+    }
+  }
   const manifest: Manifest = {
     format: 1, name: 'fixture', version: app.version, compatible: [], createdAt: new Date(0).toISOString(), files,
     entrypoint: { command: [process.execPath, app.fixture], env: { PORT: String(app.port), APP_VERSION: app.version, ...app.env }, ...(app.user === undefined ? {} : { user: app.user }) },
     health: { http: { url: `http://127.0.0.1:${app.port}/health`, intervalMs: 100, timeoutMs: 500, failureThreshold: 2 }, ...app.health },
   };
-  writeFileSync(join(dir, 'manifest.json'), app.corrupt ? '{"format":1,"name":' : `${JSON.stringify(manifest, null, 2)}\n`);
+  const bytes = Buffer.from(app.corrupt ? '{"format":1,"name":' : `${JSON.stringify(manifest, null, 2)}\n`);
+  writeFileSync(join(dir, 'manifest.sig'), signForDevice(paths, bytes));
+  writeFileSync(join(dir, 'manifest.json'), bytes);
 }
 
 export interface RunningSupervisor {

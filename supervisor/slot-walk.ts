@@ -1,0 +1,110 @@
+// How root works inside a tree that a less trusted user wrote (a slot the agent filled, or
+// what a slot held before it is emptied) without ever following a path that user controls.
+// Node has no openat(2), so the walk keeps one rule instead: a path is opened only when every
+// directory above its last component is already root-owned and writable by nobody else, and
+// the last component is opened with O_NOFOLLOW and checked on the fd.
+//
+// INVARIANTS
+// - lockDir() is called on a directory only after its parent was locked (the slot's parent,
+//   `slots/`, is root-owned: checked at the supervisor's start). Once a directory is locked
+//   (fchown 0:0, fchmod without group/other write), its entries cannot change under us: the
+//   kernel checks write permission on the directory at every rename, unlink or create, even
+//   through a directory fd its owner opened before.
+// - Every chown and chmod is on an fd (FileHandle.chown/chmod are fchown/fchmod); a symlink is
+//   never opened (O_NOFOLLOW gives ELOOP) and only lchown'ed.
+// - Nothing is opened that could block: FIFOs are refused by lstat before any open, files are
+//   opened with O_NONBLOCK.
+
+import { constants, type Stats } from 'node:fs';
+import { lchown, lstat, open, type FileHandle } from 'node:fs/promises';
+import { CodedError, isErrno, messageOf } from '../common/errors.ts';
+
+const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+const FILE_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY;
+
+export interface Owner {
+  /** Re-own to root (the supervisor is root); false: keep the owner (a supervisor run as a plain user). */
+  asRoot: boolean;
+}
+
+/** A refusal about the content at `path` (relative to the slot), with `code`. */
+export function contentError(code: string, label: string, rel: string, what: string): CodedError {
+  return new CodedError(code, `${label}: ${rel === '' ? 'the slot directory' : rel}: ${what}`, { path: rel });
+}
+
+/**
+ * Opens the directory `path` without following a symlink, checks it is the entry `lstat` saw,
+ * gives it to root with `mode` (write bits for group and other always cleared) and closes it.
+ */
+export async function lockDir(path: string, mode: number, owner: Owner, fail: (what: string) => CodedError): Promise<Stats> {
+  const handle = await openChecked(path, DIR_FLAGS, 'directory', fail);
+  try {
+    if (owner.asRoot) await handle.chown(0, 0);
+    await handle.chmod(mode & 0o755);
+    return await handle.stat();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Opens the regular file `path` read-only without following a symlink or blocking, refuses a
+ * file with more than one name (a hard link would let its other name change what runs), and
+ * returns the handle (caller closes).
+ */
+export async function openRegular(path: string, fail: (what: string) => CodedError): Promise<{ handle: FileHandle; stat: Stats }> {
+  const handle = await openChecked(path, FILE_FLAGS, 'file', fail);
+  const stat = await handle.stat();
+  if (stat.nlink !== 1) {
+    await handle.close();
+    throw fail(`has ${stat.nlink} names (a hard link)`);
+  }
+  return { handle, stat };
+}
+
+/** Gives the symlink `path` itself to root (never what it points to). */
+export async function lockSymlink(path: string, owner: Owner, fail: (what: string) => CodedError): Promise<void> {
+  if (!owner.asRoot) return;
+  try {
+    await lchown(path, 0, 0);
+  } catch (err) {
+    throw fail(messageOf(err));
+  }
+}
+
+/** lstat that maps a missing entry to `fail('is missing')`. */
+export async function lstatEntry(path: string, fail: (what: string) => CodedError): Promise<Stats> {
+  try {
+    return await lstat(path);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) throw fail('is missing');
+    throw fail(messageOf(err));
+  }
+}
+
+async function openChecked(path: string, flags: number, kind: 'file' | 'directory', fail: (what: string) => CodedError): Promise<FileHandle> {
+  const before = await lstatEntry(path, fail);
+  if (kind === 'directory' ? !before.isDirectory() : !before.isFile()) throw fail(`is a ${typeOf(before)}, not a ${kind}`);
+  let handle: FileHandle;
+  try {
+    handle = await open(path, flags);
+  } catch (err) {
+    throw fail(isErrno(err, 'ELOOP') ? `became a symlink` : messageOf(err));
+  }
+  const stat = await handle.stat();
+  if (stat.ino !== before.ino || stat.dev !== before.dev) {
+    await handle.close();
+    throw fail('changed while it was being checked');
+  }
+  return handle;
+}
+
+/** What an lstat result is, in words. */
+export function typeOf(s: Stats): string {
+  if (s.isSymbolicLink()) return 'symlink';
+  if (s.isDirectory()) return 'directory';
+  if (s.isFile()) return 'regular file';
+  if (s.isFIFO()) return 'FIFO';
+  if (s.isSocket()) return 'socket';
+  return 'device node';
+}
