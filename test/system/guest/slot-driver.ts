@@ -1,13 +1,17 @@
 // Runs inside the VM: drives the supervisor over its IPC socket the way the agent does, for
 // system tests that need installed slots and trials without the agent.
-//   install VERSION PROBATION_S   prepare-slot, write a manifest (app: /bin/sleep), slot-ready
+//   install VERSION PROBATION_S   prepare-slot, write a signed manifest (app: /bin/sleep), slot-ready
+//                                 (the driver's own key is added to /etc/twinslot/trust once)
 //   activate SLOT JOB_ID          start a trial of SLOT
 //   wait-running SLOT             until SLOT's app runs in a trial; prints the status
 //   wait-committed JOB_ID         until JOB_ID committed and the app runs; prints the status
 //   wait-rolled-back JOB_ID       until JOB_ID rolled back and the app runs; prints the status
 // Every command prints one JSON line.
 
+import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { signManifest } from '../../../bundle/signature.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeFileAtomicSync } from '../../../common/durable-file.ts';
 import { devicePaths, type SlotName } from '../../../slots/paths.ts';
@@ -16,6 +20,19 @@ import type { StatusReport } from '../../../ipc/protocol.ts';
 
 const paths = devicePaths('/');
 const [command, arg1 = '', arg2 = ''] = process.argv.slice(2);
+
+const KEY = '/var/lib/slot-driver-key.pem';
+
+// The driver signs like `bundle create --key`; the supervisor reads the trust directory at each slot-ready.
+function signer(): ReturnType<typeof createPrivateKey> {
+  if (!existsSync(KEY)) {
+    const keys = generateKeyPairSync('ed25519');
+    mkdirSync(paths.trustDir, { recursive: true });
+    writeFileAtomicSync(join(paths.trustDir, 'slot-driver.pem'), keys.publicKey.export({ type: 'spki', format: 'pem' }), 0o644);
+    writeFileAtomicSync(KEY, keys.privateKey.export({ type: 'pkcs8', format: 'pem' }), 0o600);
+  }
+  return createPrivateKey(readFileSync(KEY));
+}
 
 async function install(version: string, probationSeconds: number): Promise<unknown> {
   const client = await connectSupervisor(paths.supervisorSocket);
@@ -27,7 +44,9 @@ async function install(version: string, probationSeconds: number): Promise<unkno
       health: { startTimeoutSeconds: 120, probationSeconds },
     };
     // Durable before slot-ready, as the agent's installer does: a reset soon after must find it.
-    writeFileAtomicSync(join(path, 'manifest.json'), JSON.stringify(manifest));
+    const bytes = Buffer.from(JSON.stringify(manifest));
+    writeFileAtomicSync(join(path, 'manifest.sig'), signManifest(bytes, signer()));
+    writeFileAtomicSync(join(path, 'manifest.json'), bytes);
     return await client.request('slot-ready', { slot });
   } finally {
     client.close();
