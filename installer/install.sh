@@ -89,8 +89,17 @@ done
 
 # shellcheck source=lib/users.sh
 . "$RELEASE/app/installer/lib/users.sh"
+# shellcheck source=lib/safe-files.sh
+. "$RELEASE/app/installer/lib/safe-files.sh"
 # shellcheck source=lib/files.sh
 . "$RELEASE/app/installer/lib/files.sh"
+
+# --- preflight: a link or a file where a directory belongs stops the install before any change --
+for d in /etc/twinslot /etc/twinslot/trust /etc/twinslot/certs /var/lib/twinslot /var/lib/twinslot/slots \
+  /var/lib/twinslot/slots/a /var/lib/twinslot/slots/b /var/lib/twinslot/trash /var/lib/twinslot/agent \
+  /var/lib/twinslot/data "$PREFIX" "$PREFIX/releases"; do
+  check_dir "$d"
+done
 
 # --- users -------------------------------------------------------------------------------------
 ensure_user twinslot "twinslot agent"
@@ -100,22 +109,28 @@ ensure_user twinslot-app "twinslot application"
 install_release
 
 # --- directories -------------------------------------------------------------------------------
+# Parents first: each directory is checked (no symlinks) and owned before anything goes into it.
+# slots/ is taken back from the agent (releases before 0.1.1 gave it slots/) before slots/a and
+# slots/b are looked at; the slots themselves are the supervisor's once they exist.
 ensure_dir /etc/twinslot root twinslot 0750
 ensure_dir /etc/twinslot/trust root root 0755
 ensure_dir /etc/twinslot/certs twinslot twinslot 0700
 ensure_dir /var/lib/twinslot root root 0755
-ensure_dir /var/lib/twinslot/slots twinslot twinslot 0755
-ensure_dir /var/lib/twinslot/slots/a twinslot twinslot 0755
-ensure_dir /var/lib/twinslot/slots/b twinslot twinslot 0755
+ensure_dir /var/lib/twinslot/slots root root 0755
+ensure_slot /var/lib/twinslot/slots/a
+ensure_slot /var/lib/twinslot/slots/b
+ensure_dir /var/lib/twinslot/trash root root 0700
 ensure_dir /var/lib/twinslot/agent twinslot twinslot 0700
 ensure_dir /var/lib/twinslot/data twinslot-app twinslot-app 0700
 
 # --- credentials and trust ---------------------------------------------------------------------
-[ -z "$CERT" ] || ensure_file "$CERT" /etc/twinslot/certs/device.crt twinslot twinslot 0644
-[ -z "$KEY" ] || ensure_file "$KEY" /etc/twinslot/certs/device.key twinslot twinslot 0600
-[ -z "$CA" ] || ensure_file "$CA" /etc/twinslot/certs/ca.pem twinslot twinslot 0644
-[ -z "$CLAIM_CERT" ] || ensure_file "$CLAIM_CERT" /etc/twinslot/certs/claim.crt twinslot twinslot 0644
-[ -z "$CLAIM_KEY" ] || ensure_file "$CLAIM_KEY" /etc/twinslot/certs/claim.key twinslot twinslot 0600
+# certs/ is the agent's: credentials are staged root-only, then renamed in (safe-files.sh).
+open_staging
+[ -z "$CERT" ] || place_file "$CERT" /etc/twinslot/certs/device.crt twinslot twinslot 0644
+[ -z "$KEY" ] || place_file "$KEY" /etc/twinslot/certs/device.key twinslot twinslot 0600
+[ -z "$CA" ] || place_file "$CA" /etc/twinslot/certs/ca.pem twinslot twinslot 0644
+[ -z "$CLAIM_CERT" ] || place_file "$CLAIM_CERT" /etc/twinslot/certs/claim.crt twinslot twinslot 0644
+[ -z "$CLAIM_KEY" ] || place_file "$CLAIM_KEY" /etc/twinslot/certs/claim.key twinslot twinslot 0600
 printf '%s' "$TRUST" | while IFS= read -r t; do
   [ -n "$t" ] || continue
   [ -f "$t" ] || die "no such trust file: $t"

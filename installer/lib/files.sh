@@ -1,24 +1,21 @@
 # shellcheck shell=sh
 # Files, directories, the release and the units, each written only when it differs from what is
-# there, so a second run with the same flags changes nothing.
+# there, so a second run with the same flags changes nothing. Everything here is written in
+# directories that root alone can write; files for directories another user owns go through
+# safe-files.sh (place_file).
 # Sourced by install.sh, which sets R, PREFIX, RELEASE, VERSION, NODE, UPGRADE and the flags.
 
 ids() { echo "$(uid_of "$1"):$(gid_of "$2")"; }
 
-# Directory PATH (device path) with OWNER GROUP MODE.
-ensure_dir() {
-  mkdir -p "$R$1"
-  chown "$(ids "$2" "$3")" "$R$1"
-  chmod "$4" "$R$1"
-}
-
 # Moves generated file NEW over DEST (full target paths) unless identical; sets owner and mode.
+# DEST's directory must be root's alone (check_root_only_dir): nobody else can plant a link there.
 install_generated() {
+  check_root_only_dir "$(dirname "${2#"$R"}")"
   chown "$(ids "$3" "$4")" "$1"
   chmod "$5" "$1"
-  if [ -f "$2" ] && cmp -s "$1" "$2"; then
+  if [ -f "$2" ] && [ ! -L "$2" ] && cmp -s "$1" "$2"; then
     rm -f "$1"
-    chown "$(ids "$3" "$4")" "$2"
+    chown -h "$(ids "$3" "$4")" "$2"
     chmod "$5" "$2"
   else
     mv -f "$1" "$2"
@@ -26,7 +23,8 @@ install_generated() {
   fi
 }
 
-# Copies SRC to device path DEST with OWNER GROUP MODE; the mode is set before the content lands.
+# Copies SRC to device path DEST (in a root-only directory) with OWNER GROUP MODE; the mode is
+# set before the content lands.
 ensure_file() {
   tmp="$R$2.twinslot-new"
   rm -f "$tmp"
@@ -164,7 +162,9 @@ seed_initial_bundle() {
     --trust-dir "$R/etc/twinslot/trust" --config "$R/etc/twinslot/config.json") || die "initial bundle not installed"
   case "$out" in
     *'"kind":"seeded"'*)
-      chown -R "$(ids twinslot twinslot)" "$R/var/lib/twinslot/slots/a"
+      # Code the supervisor runs: root's, nobody else may change it (links inside are not followed).
+      chown -R -h 0:0 "$R/var/lib/twinslot/slots/a"
+      chmod -R go-w "$R/var/lib/twinslot/slots/a"
       say "installed the initial bundle into slot a (committed)" ;;
     *'"kind":"unchanged"'*) ;;
     *) say "slot state exists; --initial-bundle ignored (state kept)" ;;

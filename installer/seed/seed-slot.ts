@@ -12,7 +12,7 @@
 // - A refused bundle leaves slot a empty and no state: installBundle removes what it wrote.
 
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
+import { lstat, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { installBundle } from '../../bundle/install.ts';
@@ -67,7 +67,15 @@ async function existing(store: SlotStore, paths: DevicePaths, bundle: string): P
 }
 
 // No state means nothing was committed: whatever slot a holds is the remains of an interrupted seed.
+// Written only while the slot is the seeding user's alone (root's): nobody else can plant links in it.
 async function emptyDir(dir: string): Promise<void> {
+  const st = await lstat(dir).catch((err: unknown) => {
+    throw new CodedError('SEED_SLOT_MISSING', `${dir}: ${messageOf(err)}`);
+  });
+  if (!st.isDirectory()) throw new CodedError('SEED_SLOT_UNSAFE', `${dir} is not a directory`);
+  if (st.uid !== (process.getuid?.() ?? 0) || (st.mode & 0o022) !== 0) {
+    throw new CodedError('SEED_SLOT_UNSAFE', `${dir} is owned by uid ${st.uid} with mode ${(st.mode & 0o7777).toString(8)}: the initial bundle goes only into a slot that is root's alone`);
+  }
   const names = await readdir(dir).catch((err: unknown) => {
     throw new CodedError('SEED_SLOT_MISSING', `${dir}: ${messageOf(err)}`);
   });

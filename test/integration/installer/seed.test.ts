@@ -5,7 +5,7 @@ import { before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createPrivateKey } from 'node:crypto';
-import { mkdtemp, readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
+import { chown, mkdtemp, readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,8 +74,10 @@ test('--initial-bundle: slot a verified, extracted and committed; the same flags
   assert.deepEqual(state.slots, { a: { status: 'ready', version: '1.0.0', manifestSha256: manifestDigest(manifest) }, b: { status: 'empty' } });
   assert.equal(await readlink(join(lib, 'current')), 'slots/a');
   const tree = await listTree(root);
-  assert.match(tree.get('/var/lib/twinslot/slots/a/app.mjs') ?? '', /^0\d\d\d twinslot:twinslot /);
-  assert.match(tree.get('/var/lib/twinslot/slots/a/manifest.sig') ?? '', / twinslot:twinslot /);
+  // Code the supervisor runs: root's, and nobody else may write it.
+  for (const p of ['/var/lib/twinslot/slots/a', '/var/lib/twinslot/slots/a/app.mjs', '/var/lib/twinslot/slots/a/manifest.sig']) {
+    assert.match(tree.get(p) ?? `missing ${p}`, /^0[0-7][0145][0145] root:root /, p);
+  }
   assert.match(tree.get('/var/lib/twinslot/state.json') ?? '', /^0644 root:root /);
 
   const second = install(root, [...certFlags(), '--initial-bundle', good]);
@@ -109,6 +111,19 @@ test('a bundle signed by an untrusted key is refused with its code and nothing i
   assert.match(cut.stderr, /initial bundle refused: BUNDLE_/);
   assert.deepEqual(await readdir(join(lib, 'slots', 'a')), []);
   assert.equal(existsSync(join(lib, 'state.json')), false);
+});
+
+test('a slot a that is not root\'s alone (an earlier release gave it to the agent) is not seeded', async () => {
+  const root = await mkdtemp(join(work, 'root-'));
+  assert.equal(install(root, certFlags()).code, 0);
+  const slotA = join(root, 'var', 'lib', 'twinslot', 'slots', 'a');
+  const agent = (await readFile(join(root, 'etc', 'passwd'), 'utf8')).split('\n').find((l) => l.startsWith('twinslot:'))?.split(':') ?? [];
+  await chown(slotA, Number(agent[2]), Number(agent[3]));
+  const r = install(root, ['--initial-bundle', good]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /initial bundle refused: SEED_SLOT_UNSAFE: \S+\/slots\/a is owned by uid \d+ with mode 755/);
+  assert.deepEqual(await readdir(slotA), []);
+  assert.equal(existsSync(join(root, 'var', 'lib', 'twinslot', 'state.json')), false);
 });
 
 async function configOf(root: string): Promise<unknown> {
