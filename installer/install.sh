@@ -5,6 +5,8 @@
 # and an optional initial application bundle in slot a. Run it from the unpacked release.
 # Safe to run again: with the same flags it changes nothing. See installer/README.md.
 set -eu
+# Directories and files get explicit modes; what mkdir -p or a temp file makes is not group-writable.
+umask 022
 
 usage() {
   cat <<'EOF'
@@ -110,7 +112,7 @@ install_release
 
 # --- directories -------------------------------------------------------------------------------
 # Parents first: each directory is checked (no symlinks) and owned before anything goes into it.
-# slots/ is taken back from the agent (releases before 0.1.1 gave it slots/) before slots/a and
+# slots/ is taken back from the agent (earlier installers gave it slots/) before slots/a and
 # slots/b are looked at; the slots themselves are the supervisor's once they exist.
 ensure_dir /etc/twinslot root twinslot 0750
 ensure_dir /etc/twinslot/trust root root 0755

@@ -104,13 +104,13 @@ test('systemd 254+ gets RestartSteps in a drop-in; a systemd watchdog on the sam
   assert.doesNotMatch(sh(join(release.dir, 'install.sh'), flags(root)).stderr, /WARNING/);
 });
 
-test('a device set up by an earlier release: slots/ is taken back from the agent, the slots themselves are left alone', async () => {
+test('a device set up by an earlier installer: slots/ is taken back from the agent, the slots themselves are left alone', async () => {
   const root = await temp('twinslot-root-');
   assert.equal(sh(join(release.dir, 'install.sh'), flags(root)).code, 0);
   const slots = join(root, 'var', 'lib', 'twinslot', 'slots');
   const agent = (await readFile(join(root, 'etc', 'passwd'), 'utf8')).split('\n').find((l) => l.startsWith('twinslot:'))?.split(':') ?? [];
   const [uid, gid] = [Number(agent[2]), Number(agent[3])];
-  for (const p of [slots, join(slots, 'a'), join(slots, 'b')]) await chown(p, uid, gid); // how 0.1.0 left them
+  for (const p of [slots, join(slots, 'a'), join(slots, 'b')]) await chown(p, uid, gid); // how earlier installers left them
   await writeFile(join(slots, 'b', 'partial.bin'), 'download\n');
   await chown(join(slots, 'b', 'partial.bin'), uid, gid);
   const again = sh(join(release.dir, 'install.sh'), ['--root', root, '--upgrade', '--systemd-version', '252']);

@@ -113,7 +113,7 @@ test('a bundle signed by an untrusted key is refused with its code and nothing i
   assert.equal(existsSync(join(lib, 'state.json')), false);
 });
 
-test('a slot a that is not root\'s alone (an earlier release gave it to the agent) is not seeded', async () => {
+test('a slot a that is not root\'s alone (an earlier installer gave it to the agent) is not seeded', async () => {
   const root = await mkdtemp(join(work, 'root-'));
   assert.equal(install(root, certFlags()).code, 0);
   const slotA = join(root, 'var', 'lib', 'twinslot', 'slots', 'a');

@@ -58,10 +58,10 @@ async function assertUntouched(v: Victims, before: string[]): Promise<void> {
 }
 
 for (const slot of ['a', 'b']) {
-  test(`slots/${slot} replaced by a symlink (slots/ still the agent's from an earlier release): the upgrade refuses, the target is untouched`, async () => {
+  test(`slots/${slot} replaced by a symlink (slots/ still the agent's from an earlier installer): the upgrade refuses, the target is untouched`, async () => {
     const { root, slots, victims, before } = await installed();
     const agent = await agentOf(root);
-    await chown(slots, agent.uid, agent.gid); // how releases before 0.1.1 left it
+    await chown(slots, agent.uid, agent.gid); // how earlier installers left it
     const plant = await shAs(agent, `cd '${slots}' && mv ${slot} ${slot}.gone && ln -s '${victims.tree}' ${slot}`);
     assert.equal(plant.code, 0, plant.stderr);
 
