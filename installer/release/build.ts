@@ -23,7 +23,7 @@ import { pinnedNodeVersion, stageRuntime } from './runtime.ts';
 const run = promisify(execFile);
 
 /** Source folders shipped in a release, each only if present in the checkout. */
-export const SOURCE_DIRS = ['cli', 'common', 'slots', 'bundle', 'supervisor', 'agent', 'emulator', 'installer', 'jobs-documents'];
+export const SOURCE_DIRS = ['cli', 'common', 'slots', 'ipc', 'bundle', 'supervisor', 'agent', 'emulator', 'installer', 'jobs-documents'];
 
 export interface BuildOptions {
   repoDir: string;

@@ -66,6 +66,7 @@ export async function runAs(user: TestUser, argv: string[], opts: { env?: NodeJS
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdin.on('error', () => undefined); // a command that exits before reading its input
   child.stdin.end(opts.input ?? '');
   const [code] = (await once(child, 'close')) as [number | null];
   return { code, stdout, stderr };
