@@ -12,7 +12,7 @@ import { REPO_ROOT } from './paths.ts';
 /** Where the checkout appears inside the guest. */
 export const GUEST_TWINSLOT = '/payload/twinslot';
 
-const SOURCE_DIRS = ['bin', 'cli', 'common', 'slots', 'bundle', 'agent', 'supervisor', 'emulator', 'installer', 'jobs-documents', 'test/fixtures', 'test/system/guest'];
+const SOURCE_DIRS = ['bin', 'cli', 'common', 'slots', 'ipc', 'bundle', 'agent', 'supervisor', 'emulator', 'installer', 'jobs-documents', 'test/fixtures', 'test/system/guest'];
 const SOURCE_FILES = ['package.json'];
 // Build and lint tooling the device never runs, and the host's Node (the guest has its own).
 const DEV_ONLY = new Set(['node', 'typescript', 'eslint', '@eslint', '@typescript-eslint', 'typescript-eslint', '@types', '.bin', '.cache']);
