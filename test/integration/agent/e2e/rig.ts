@@ -64,7 +64,7 @@ export interface AgentProcess {
 }
 
 /** Builds the rig for one test; everything is stopped and removed afterwards. */
-export async function startRig(t: Pick<TestContext, 'after'>, over: { agent?: Record<string, unknown>; deviceType?: string; clock?: Clock } = {}): Promise<Rig> {
+export async function startRig(t: Pick<TestContext, 'after'>, over: { agent?: Record<string, unknown>; supervisor?: Record<string, unknown>; deviceType?: string; clock?: Clock } = {}): Promise<Rig> {
   const dir = await mkdtemp(join(tmpdir(), 'twinslot-e2e-'));
   const emDir = join(dir, 'emulator');
   const clock = over.clock ?? systemClock;
@@ -81,7 +81,7 @@ export async function startRig(t: Pick<TestContext, 'after'>, over: { agent?: Re
     ...over.agent,
   };
   // A reboot job asks the supervisor, which runs this stand-in: a new boot id, as after a reboot.
-  config['supervisor'] = { ...config['supervisor'], rebootCommand: ['sh', '-c', `echo boot-$(date +%s%N) > ${device.paths.bootId}`] };
+  config['supervisor'] = { ...config['supervisor'], rebootCommand: ['sh', '-c', `echo boot-$(date +%s%N) > ${device.paths.bootId}`], ...over.supervisor };
   writeFileSync(device.configPath, JSON.stringify(config, null, 2));
   const keys = generateKeyPair('ecdsa-p256');
   mkdirSync(device.paths.trustDir, { recursive: true });
