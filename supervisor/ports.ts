@@ -67,6 +67,14 @@ export interface ProbeIdentity {
   gid: number;
 }
 
+/** Who may speak on the notify socket for the app about to start (health/app-tree.ts builds the predicate). */
+export interface NotifyAccess {
+  /** The app's primary gid: the socket's directory becomes root:<gid> 0750. null: not root, nothing is chowned. */
+  gid: number | null;
+  /** Whether `pid` (a datagram's sender, as the kernel tells it) is a process of the app. */
+  isAppProcess(pid: number): boolean;
+}
+
 export type { HealthFailureCode, HealthVerdict } from '../ipc/protocol.ts';
 import type { HealthVerdict } from '../ipc/protocol.ts';
 
@@ -76,9 +84,10 @@ export interface HealthMonitor {
    * Readies what an app judged by `spec` reports to, before runner.start() spawns it: binds the
    * notify socket when the spec uses the notify check (it then stays bound across restarts until
    * close()) and forgets what an earlier instance sent. Never rejects: a socket that cannot be
-   * bound fails the next monitoring period instead.
+   * bound fails the next monitoring period instead. Only `access`'s processes are heard on the
+   * socket (absent: the runner's main process and its descendants; the socket's owner unchanged).
    */
-  prepare(spec: HealthSpec): Promise<void>;
+  prepare(spec: HealthSpec, access?: NotifyAccess): Promise<void>;
   /**
    * Begins checking the instance started at `startedAt` with the effective spec (device merged
    * with bundle), counting what it sent since it was spawned. Call it when the runner reports

@@ -3,7 +3,8 @@
 import { systemClock, type Clock } from '../../common/clock.ts';
 import { CodedError, messageOf } from '../../common/errors.ts';
 import type { Logger } from '../../common/log.ts';
-import type { AppRunner, HealthFailureCode, HealthMonitor, HealthVerdict, ProbeIdentity } from '../ports.ts';
+import type { AppRunner, HealthFailureCode, HealthMonitor, HealthVerdict, NotifyAccess, ProbeIdentity } from '../ports.ts';
+import { appProcessTree } from './app-tree.ts';
 import { openNotifyChannel, type NotifyChannel } from './notify-channel.ts';
 import { startNotifyWatch } from './notify-watch.ts';
 import { probeCommand, probeHttp, type ProbeOutcome } from './probes.ts';
@@ -32,7 +33,8 @@ export interface ProbeSink {
 // the start timeout ends that phase, and a timeout is always a failure. Once healthy,
 // `failureThreshold` consecutive failures of a probe, a missed heartbeat, the app exiting or a
 // crash loop make it `unhealthy`, which is final until the next start(). The notify socket
-// outlives monitoring periods (see notify-channel.ts): bound by prepare(), released by close().
+// outlives monitoring periods (see notify-channel.ts): bound by prepare(), released by close();
+// only the processes of the app prepare() was given are heard on it.
 /** A HealthMonitor over `runner`'s app with HTTP, command, notify and liveness checks. */
 export function createHealthMonitor(options: HealthMonitorOptions): HealthMonitor {
   const { logger, runner } = options;
@@ -42,6 +44,9 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
   let session: AbortController | null = null;
   let channel: Promise<NotifyChannel> | null = null;
   let bound: NotifyChannel | null = null;
+  // Who may speak on the notify socket: what the last prepare() was given.
+  const runnerTree: NotifyAccess = { gid: null, isAppProcess: appProcessTree({ mainPid: () => runner.status().pid }) };
+  let access = runnerTree;
   // What an exited instance sent never counts for the next one.
   runner.on((event) => {
     if (event.type === 'exited') bound?.forget();
@@ -50,7 +55,7 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
   // Binds once; a failed bind is retried by the next caller, a close() while binding wins.
   function notifyChannel(path: string): Promise<NotifyChannel> {
     if (channel !== null) return channel;
-    const opening: Promise<NotifyChannel> = openNotifyChannel(path, clock).then(
+    const opening: Promise<NotifyChannel> = openNotifyChannel(path, { clock, logger, access }).then(
       (c) => {
         if (channel !== opening) {
           c.close();
@@ -125,12 +130,13 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
   }
 
   return {
-    async prepare(spec) {
+    async prepare(spec, given) {
       bound?.forget();
+      access = given ?? runnerTree;
       const path = options.notifySocketPath;
       if (path === undefined || mergeHealthSpec({}, spec).notify === undefined) return;
       try {
-        await notifyChannel(path);
+        (await notifyChannel(path)).admit(access);
       } catch (err) {
         // start() tries again and reports the failure as this instance's verdict.
         logger.warn({ event: 'notify-socket-failed', path, err: messageOf(err) }, 'cannot bind the notify socket');
