@@ -193,3 +193,28 @@ async function pidsWriting(file: string): Promise<boolean> {
   const { slotWriters } = await import('../../../supervisor/slot-writers.ts');
   return (await slotWriters(join(file, '..'))).length > 0;
 }
+
+test('a prepare-slot cut short (old content in the trash, no slot directory) is finished at the next start', opts, async (t) => {
+  const s = await secureDevice(t);
+  const { device } = s;
+  s.client.close();
+  s.sup.child.kill('SIGKILL');
+  await s.sup.exited;
+  // What a SIGKILL between the rename into the trash and the new mkdir leaves: agent-owned
+  // directories in the trash, and no slots/b.
+  const { mkdirSync, renameSync, symlinkSync } = await import('node:fs');
+  const left = join(device.paths.trashDir, 'b-1-cafe');
+  mkdirSync(join(left, 'deep', 'er'), { recursive: true });
+  writeFileSync(join(left, 'deep', 'er', 'f'), 'x');
+  symlinkSync(s.victim.dir, join(left, 'deep', 'to-victim'));
+  for (const d of [left, join(left, 'deep'), join(left, 'deep', 'er')]) chownSync(d, s.users.agent.uid, s.users.agent.gid);
+  renameSync(device.paths.slot('b'), join(device.paths.trashDir, 'b-2-beef'));
+  const { startSupervisor, teardown, killRecordedApp } = await import('../supervisor/harness.ts');
+  killRecordedApp(device);
+  const sup = await startSupervisor(device);
+  t.after(() => teardown(device, sup));
+  await waitForVersion(s.port, '1.0.0');
+  assert.deepEqual(readdirSync(device.paths.trashDir), [], 'the trash was emptied');
+  assert.ok(statSync(device.paths.slot('b')).isDirectory(), 'slot b is back');
+  assertVictimIntact(s);
+});
