@@ -8,13 +8,16 @@
 // - The caller orders writes so that `current` always names the committed or the trial slot of the
 //   persisted state: persist the trial before flipping to it; flip back before clearing the trial.
 
-import { readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { DEFAULT_LIMITS } from '../bundle/limits.ts';
 import { basename, dirname, join } from 'node:path';
 import { isErrno, messageOf } from '../common/errors.ts';
 import { fsyncDirSync, removeStaleTempsSync, replaceSymlinkSync, writeFileAtomicSync } from '../common/durable-file.ts';
 import type { Logger } from '../common/log.ts';
 import type { DevicePaths, SlotName } from './paths.ts';
 import { initialState, parseState, type SystemState } from './state.ts';
+
+const MAX_MANIFEST_BYTES = DEFAULT_LIMITS.maxManifestBytes;
 
 export type LoadSource = 'state' | 'backup' | 'default';
 
@@ -125,9 +128,20 @@ export class SlotStore {
   }
 }
 
+// Never through a symlink, never blocking on a FIFO, never more than a manifest's worth: the
+// supervisor may read this as root from a slot an older installer left to the agent.
 function readManifestVersion(file: string): string | null {
   try {
-    const raw: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    let text: string;
+    try {
+      const stat = fstatSync(fd);
+      if (!stat.isFile() || stat.size > MAX_MANIFEST_BYTES) return null;
+      text = readFileSync(fd, 'utf8');
+    } finally {
+      closeSync(fd);
+    }
+    const raw: unknown = JSON.parse(text);
     if (typeof raw === 'object' && raw !== null && 'version' in raw && typeof raw.version === 'string') return raw.version;
   } catch {
     // no readable manifest: the version stays unknown

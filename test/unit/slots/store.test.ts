@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, readdirSync, rmSync, writeFileSync, readFileSync, readlinkSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync, readFileSync, readlinkSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { devicePaths, type DevicePaths } from '../../../slots/paths.ts';
@@ -99,4 +100,16 @@ test('the written file is the parsed state, pretty-printed', (t) => {
   const saved = store.save(initialState('a'));
   assert.deepEqual(parseState(readFileSync(paths.state, 'utf8')), saved);
   assert.deepEqual(parseState(readFileSync(paths.stateBackup, 'utf8')), saved);
+});
+
+test('a rebuilt state never reads a manifest through a symlink, nor blocks on a FIFO', (t) => {
+  const { paths, store } = setup(t);
+  const secret = join(paths.root, 'secret.json');
+  writeFileSync(secret, JSON.stringify({ version: '6.6.6' }));
+  symlinkSync(secret, join(paths.slot('b'), 'manifest.json'));
+  store.flipCurrent('b');
+  assert.deepEqual(store.load().state.slots.b, { status: 'ready', version: '0.0.0-unknown', manifestSha256: '' });
+  rmSync(join(paths.slot('b'), 'manifest.json'));
+  execFileSync('mkfifo', [join(paths.slot('b'), 'manifest.json')]);
+  assert.equal(store.load().state.committed, 'b', 'returns instead of waiting for a writer');
 });
