@@ -1,6 +1,8 @@
 // `node bench/bundle-install.ts [--size 256M|1G ...] [--files N] [--reps N] [--child-node-option OPT] [--json] [--quick]`: twinslot's
-// verify+install of a signed bundle against `sha256sum bundle && tar -xf bundle -C dir`, in the
-// same run on the same files, for a 256 MiB and then a 1 GiB bundle of ~1,000 files.
+// verify+install of a signed bundle, then the supervisor's own check of the slot at slot-ready
+// (take it from the agent, verify the signature and every file: supervisor/slot-seal.ts), against
+// `sha256sum bundle && tar -xf bundle -C dir`, in the same run on the same files, for a 256 MiB
+// and then a 1 GiB bundle of ~1,000 files. The check's share is printed on its own.
 // twinslot runs in a child process (this file with --child) that reports its own peak RSS.
 // Each side runs 3 times (--reps), alternating, on a warm page cache, with `sync` between runs;
 // the median counts. twinslot also fsyncs every file and directory, which the baseline does not
@@ -21,6 +23,8 @@ const TARGETS = { ratio: 1.3, peakRssMiB: 100, rssGrowth: 0.1 };
 
 interface ChildReport {
   seconds: number;
+  /** The supervisor's slot-ready check after the install. */
+  sealSeconds: number;
   maxRssBytes: number;
   bytes: number;
 }
@@ -33,8 +37,12 @@ interface Run {
   /** The baseline made durable too (`sync -f` on the output): context for the fsync twinslot pays. */
   baselineSyncSeconds: number;
   twinslotSeconds: number;
+  /** Of twinslotSeconds: the supervisor's slot-ready check. */
+  sealSeconds: number;
   twinslotWallSeconds: number;
   ratio: number;
+  /** Without the supervisor's check (the agent's install alone, what the ratio measured before). */
+  installOnlyRatio: number;
   peakRssMiB: number;
 }
 
@@ -51,8 +59,12 @@ async function child(bundle: string, trustPath: string, slot: string): Promise<v
   const trust = await loadTrust(trustPath);
   const started = performance.now();
   const result = await installBundle(createReadStream(bundle), { targetDir: slot, trust });
+  const installed = performance.now();
+  const { sealSlot } = await import('../supervisor/slot-seal.ts');
+  await sealSlot(slot, 'bench slot', { asRoot: process.getuid?.() === 0, trust: () => Promise.resolve(trust) });
+  const sealSeconds = (performance.now() - installed) / 1000;
   const seconds = (performance.now() - started) / 1000;
-  process.stdout.write(`${JSON.stringify({ seconds, bytes: result.bytes, maxRssBytes: process.resourceUsage().maxRSS * 1024 })}\n`);
+  process.stdout.write(`${JSON.stringify({ seconds, sealSeconds, bytes: result.bytes, maxRssBytes: process.resourceUsage().maxRSS * 1024 })}\n`);
 }
 
 /** ~`files` files of random bytes totalling `total`, sizes spread from 1/8 to 15/8 of the mean, in a few directories. */
@@ -120,6 +132,7 @@ async function measure(work: string, label: string, total: number, files: number
   }
   await rm(dir, { recursive: true });
   const twinslotSeconds = median(twinslot.map((r) => r.seconds));
+  const sealSeconds = median(twinslot.map((r) => r.sealSeconds));
   const baselineSeconds = median(baseline);
   return {
     size: label,
@@ -128,8 +141,10 @@ async function measure(work: string, label: string, total: number, files: number
     baselineSeconds,
     baselineSyncSeconds: median(baselineSync),
     twinslotSeconds,
+    sealSeconds,
     twinslotWallSeconds: median(wall),
     ratio: twinslotSeconds / baselineSeconds,
+    installOnlyRatio: median(twinslot.map((r) => r.seconds - r.sealSeconds)) / baselineSeconds,
     peakRssMiB: Math.max(...twinslot.map((r) => r.maxRssBytes)) / MiB,
   };
 }
@@ -157,11 +172,14 @@ async function main(): Promise<number> {
   const last = runs.at(-1);
   const rssGrowth = first && last && runs.length > 1 ? last.peakRssMiB / first.peakRssMiB - 1 : undefined;
   const pass = runs.every((r) => r.ratio <= TARGETS.ratio && r.peakRssMiB <= TARGETS.peakRssMiB) && (rssGrowth === undefined || rssGrowth < TARGETS.rssGrowth);
-  const rows = runs.map((r) => [r.size, String(r.files), r.baselineSeconds.toFixed(2), r.baselineSyncSeconds.toFixed(2), r.twinslotSeconds.toFixed(2), r.twinslotWallSeconds.toFixed(2), r.ratio.toFixed(2), r.peakRssMiB.toFixed(1)]);
+  const rows = runs.map((r) => [
+    r.size, String(r.files), r.baselineSeconds.toFixed(2), r.baselineSyncSeconds.toFixed(2), r.twinslotSeconds.toFixed(2),
+    `${r.sealSeconds.toFixed(2)} (${((r.sealSeconds / r.twinslotSeconds) * 100).toFixed(0)}%)`, r.twinslotWallSeconds.toFixed(2), r.installOnlyRatio.toFixed(2), r.ratio.toFixed(2), r.peakRssMiB.toFixed(1),
+  ]);
   const flags = values['child-node-option']?.join(' ') ?? '';
-  process.stdout.write(`bundle-install: twinslot installBundle (verify + extract + fsync; Node compile cache as on a device${flags ? `; node ${flags}` : ''}) vs sha256sum && tar -xf, median of ${values.reps}\n\n`);
-  process.stdout.write(renderTable(['bundle', 'files', 'baseline s', 'baseline+sync s', 'twinslot s', 'twinslot+start s', 'ratio', 'peak RSS MiB'], rows, ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right']));
-  process.stdout.write('\nratio = twinslot s / baseline s; twinslot+start adds the child\'s Node start; baseline+sync adds `sync -f` for comparison only.\n');
+  process.stdout.write(`bundle-install: twinslot installBundle (verify + extract + fsync) + the supervisor's slot-ready check (Node compile cache as on a device${flags ? `; node ${flags}` : ''}) vs sha256sum && tar -xf, median of ${values.reps}\n\n`);
+  process.stdout.write(renderTable(['bundle', 'files', 'baseline s', 'baseline+sync s', 'twinslot s', 'of it check s', 'twinslot+start s', 'install-only ratio', 'ratio', 'peak RSS MiB'], rows, ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right']));
+  process.stdout.write('\nratio = twinslot s (install + check) / baseline s; install-only ratio leaves the supervisor\'s check out; twinslot+start adds the child\'s Node start; baseline+sync adds `sync -f` for comparison only.\n');
   process.stdout.write(`\nRSS growth ${sizes.join(' → ')}: ${rssGrowth === undefined ? 'n/a' : `${(rssGrowth * 100).toFixed(1)}%`}; targets: ratio ≤ ${TARGETS.ratio}, peak RSS ≤ ${TARGETS.peakRssMiB} MiB, growth < ${TARGETS.rssGrowth * 100}%: ${pass ? 'met' : 'NOT met'}\n`);
   if (values.json) process.stdout.write(`${JSON.stringify({ bench: 'bundle-install', childNodeOptions: flags, runs, rssGrowth: rssGrowth ?? null, targets: TARGETS, pass })}\n`);
   return 0;

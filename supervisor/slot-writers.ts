@@ -14,13 +14,17 @@ export interface SlotWriter {
 
 const O_ACCMODE = 0o3;
 
-/** Every process (but this one) that can still write a file under `dir`. */
+/**
+ * Every process that can still write a file under `dir`, but root's own (root is trusted; this
+ * also skips kernel threads, which hold no files).
+ */
 export async function slotWriters(dir: string, procDir = '/proc'): Promise<SlotWriter[]> {
   const prefix = dir.endsWith('/') ? dir : `${dir}/`;
   const found: SlotWriter[] = [];
   const pids = (await readdir(procDir).catch(() => [] as string[])).filter((n) => /^\d+$/.test(n) && Number(n) !== process.pid);
   for (const name of pids) {
     const pid = Number(name);
+    if (await rootOnly(procDir, pid)) continue;
     found.push(...(await openForWriting(procDir, pid, prefix)), ...(await sharedWritableMaps(procDir, pid, prefix)));
   }
   return found;
@@ -51,4 +55,13 @@ async function sharedWritableMaps(procDir: string, pid: number, prefix: string):
     if (perms !== undefined && perms[1] === 'w' && perms[3] === 's' && path.startsWith(prefix)) out.push({ pid, path, how: 'mapped shared and writable' });
   }
   return out;
+}
+
+// Real, effective, saved and filesystem uid all 0 (from status: the owner of /proc/<pid> would
+// read as root for a process that made itself non-dumpable). A process gone meanwhile holds nothing.
+async function rootOnly(procDir: string, pid: number): Promise<boolean> {
+  const status = await readFile(`${procDir}/${pid}/status`, 'utf8').catch(() => null);
+  if (status === null) return true;
+  const uids = /^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)/m.exec(status);
+  return uids !== null && uids.slice(1).every((u) => u === '0');
 }
