@@ -107,3 +107,10 @@ test('the schema accepts what the Manifest type allows (a type-level check of th
   const typed: Manifest = validateManifest(manifest());
   assert.equal(typed.format, 1);
 });
+
+test('modes that let group or other write a slot entry are refused (BUNDLE_MODE_UNSAFE)', () => {
+  refused(manifest([{ type: 'file', path: 'run', size: 1, mode: 0o777, sha256: SHA }]), 'BUNDLE_MODE_UNSAFE', '/files/0/mode');
+  refused(manifest([{ type: 'file', path: 'run', size: 1, mode: 0o664, sha256: SHA }]), 'BUNDLE_MODE_UNSAFE', '/files/0/mode');
+  refused(manifest([{ type: 'dir', path: 'lib', mode: 0o757 }]), 'BUNDLE_MODE_UNSAFE', '/files/0/mode');
+  assert.ok(validateManifest(manifest([{ type: 'file', path: 'run', size: 1, mode: 0o755, sha256: SHA }, { type: 'dir', path: 'd', mode: 0o700 }])));
+});
