@@ -10,7 +10,7 @@ import { initialState } from '../../../slots/state.ts';
 import { silentLogger } from '../../../common/log.ts';
 import { CodedError } from '../../../common/errors.ts';
 import {
-  fillSlot, freePort, httpGet, install, killSupervisor, makeDevice, startSupervisor, subscribe, teardown, waitForVersion,
+  fillSlot, freePort, httpGet, install, killSupervisor, makeDevice, slotManifestDigest, startSupervisor, subscribe, teardown, waitForVersion,
   type Device,
 } from './harness.ts';
 
@@ -23,7 +23,7 @@ async function committed(over: Parameters<typeof makeDevice>[0]): Promise<{ devi
   fillSlot(device.paths, 'a', { fixture: 'healthy-http.mjs', version: '1.0.0', port });
   const store = new SlotStore(device.paths, silentLogger());
   const state = initialState('a');
-  state.slots.a = { status: 'ready', version: '1.0.0', manifestSha256: '' };
+  state.slots.a = { status: 'ready', version: '1.0.0', manifestSha256: slotManifestDigest(device.paths, 'a') };
   store.save(state);
   store.flipCurrent('a');
   return { device, port };

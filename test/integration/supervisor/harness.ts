@@ -78,7 +78,7 @@ export function committedDevice(over: Parameters<typeof makeDevice>[0] = {}, fix
     fillSlot(device.paths, 'a', { fixture, version: '1.0.0', port: p, env });
     const store = new SlotStore(device.paths, silentLogger());
     const state = initialState('a');
-    state.slots.a = { status: 'ready', version: '1.0.0', manifestSha256: '' };
+    state.slots.a = { status: 'ready', version: '1.0.0', manifestSha256: slotManifestDigest(device.paths, 'a') };
     store.save(state);
     store.flipCurrent('a');
     return p;
@@ -112,6 +112,11 @@ export interface AppChoice {
 }
 
 export type TreeEntry = { type: 'file'; path: string; content: string | Buffer; mode?: number } | { type: 'dir'; path: string; mode?: number } | { type: 'symlink'; path: string; target: string };
+
+/** The sha256 of the manifest a filled slot holds, as slot-ready records it. */
+export function slotManifestDigest(paths: DevicePaths, slot: SlotName): string {
+  return createHash('sha256').update(readFileSync(join(paths.slot(slot), 'manifest.json'))).digest('hex');
+}
 
 /** The private key of the device's test signer (outside the slots and the trust directory). */
 function signingKeyFile(paths: DevicePaths): string {
