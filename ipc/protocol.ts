@@ -104,6 +104,19 @@ export interface AppReport {
   health: HealthVerdict | null;
 }
 
+/**
+ * How the processes the app starts are made to die with it (supervisor/runner/containment.ts):
+ * the running instance's, or the device's while no app runs. `warnings`: a configured limit that
+ * is not applied, or why a stronger mode is not used.
+ */
+export type ContainmentReport =
+  /** A cgroup v2 per instance, made under `root`; `cgroup` is the running one's. Limits as applied (null: none). */
+  | { mode: 'cgroup'; root: string; cgroup: string | null; memoryMax: number | null; cpuWeight: number | null; warnings: string[] }
+  /** No usable cgroup v2: a stop also SIGKILLs every process of the app's `uid` until none is left. */
+  | { mode: 'uid-sweep'; uid: number | null; warnings: string[] }
+  /** The app's process group only: a process that calls setsid can outlive a stop. */
+  | { mode: 'process-group'; warnings: string[] };
+
 export interface StatusReport {
   running: boolean;
   pid: number | null;
@@ -119,6 +132,8 @@ export interface StatusReport {
   watchdog: WatchdogStatus | null;
   counters: Counters | null;
   powerFail: boolean;
+  /** Set by a running supervisor. */
+  containment?: ContainmentReport;
   /** `<agentDir>/status.json`, verbatim, when the agent wrote one. */
   agent?: unknown;
 }

@@ -2,7 +2,6 @@
 // watching each instance the runner starts. It decides nothing about trials.
 
 import type { Clock } from '../common/clock.ts';
-import { messageOf } from '../common/errors.ts';
 import type { Logger } from '../common/log.ts';
 import type { HealthSpec } from '../bundle/manifest-types.ts';
 import type { DevicePaths, SlotName } from '../slots/paths.ts';
@@ -11,7 +10,6 @@ import type { AppReport } from '../ipc/protocol.ts';
 import { mergeHealthSpec, type EffectiveHealthSpec } from './health/spec.ts';
 import { sealedContent, type SealOptions } from './slot-seal.ts';
 import type { Manifest } from '../bundle/manifest-types.ts';
-import { recordApp } from './orphan.ts';
 import { chooseAppUser, type AppIdentity, type AppUserPolicy } from './app-user.ts';
 import { parseHealthSpec } from '../common/health-spec.ts';
 
@@ -113,12 +111,7 @@ export class AppControl {
   #onRunner(e: AppRunnerEvent): void {
     const r = this.#running;
     if (!r || e.type !== 'started') return;
-    try {
-      recordApp(this.#d.paths, e.pid, this.#d.bootId);
-    } catch (err) {
-      this.#d.logger.warn({ event: 'app-record-failed', err: messageOf(err) }, 'cannot record the app pid');
-    }
-    this.#d.health.stop();
+    this.#d.health.stop(); // the runner recorded the instance (orphan.ts) before it ran the app
     this.#d.health.start(r.health, e.at, r.identity === undefined ? undefined : { uid: r.identity.uid, gid: r.identity.gid });
   }
 }

@@ -30,7 +30,8 @@ import { checkSlotLayout } from './slot-layout.ts';
 import { startIpcServer } from './ipc-server.ts';
 import type { StatusReport } from '../ipc/protocol.ts';
 import { handleRequest } from './requests.ts';
-import { createAppRunner } from './runner/index.ts';
+import { Containment, createAppRunner } from './runner/index.ts';
+import { recordApp } from './orphan.ts';
 import { buildStatus } from './status.ts';
 import { setupWatchdog, type WatchdogHandle } from './watchdog-setup.ts';
 import { Lifecycle } from './lifecycle.ts';
@@ -129,7 +130,9 @@ interface PartsInput {
 async function startParts({ paths, settings, logger, bootId, watchdog, life }: PartsInput): Promise<Started> {
   const clock = systemClock;
   const s = settings();
-  const runner = createAppRunner({ logger, clock, stopTimeoutMs: s.stopTimeoutMs, backoff: s.backoff, crashLoop: s.crashLoop });
+  const containment = Containment.detect({ logger, limits: { memoryMax: s.memoryMax, cpuWeight: s.cpuWeight }, protectedUids: await protectedUids(s, logger) });
+  const record = (r: Parameters<typeof recordApp>[2]): void => recordApp(paths, bootId, r);
+  const runner = createAppRunner({ logger, clock, stopTimeoutMs: s.stopTimeoutMs, backoff: s.backoff, crashLoop: s.crashLoop, containment, record });
   const notifySocket = paths.notifySocket;
   const health = createHealthMonitor({ logger, clock, runner, notifySocketPath: notifySocket, cwd: paths.current });
   const store = new SlotStore(paths, logger);
@@ -151,6 +154,7 @@ async function startParts({ paths, settings, logger, bootId, watchdog, life }: P
     return buildStatus({
       paths, state: sup.state, loadSource: sup.loadSource, current: store.readCurrent(), bootId, running: true, pid: process.pid,
       app: app.report(), watchdog: watchdog.status(), counters: { ...sup.counters, pets: wd.pets, petsSkipped: wd.skipped }, powerFail: sup.powerFail,
+      containment: runner.containment(),
     });
   };
   // The socket's group is resolved before anything starts: a bad one must not start the app.
@@ -170,6 +174,18 @@ async function startParts({ paths, settings, logger, bootId, watchdog, life }: P
     logger.info({ event: 'metrics-listening', port: metrics.port }, 'Prometheus metrics on 127.0.0.1');
   }
   return { sup, ipc, metrics };
+}
+
+// Uids the uid sweep must never touch besides root and nobody: the supervisor's and the agent's.
+async function protectedUids(s: SupervisorSettings, logger: Logger): Promise<number[]> {
+  const uids = [process.getuid?.() ?? 0];
+  if (s.agentUser === null) return uids;
+  try {
+    uids.push((await userIds(s.agentUser)).uid);
+  } catch (err) {
+    logger.warn({ event: 'agent-user-unknown', user: s.agentUser, err: messageOf(err) }, 'cannot look up the agent user');
+  }
+  return uids;
 }
 
 async function shutdown(sup: Supervisor, ipc: { close(): Promise<void> }, metrics: { close(): Promise<void> } | null, watchdog: { stopMagic(): void }, logger: Logger): Promise<void> {

@@ -6,7 +6,7 @@ import { readBootId } from '../slots/boot-id.ts';
 import type { DevicePaths } from '../slots/paths.ts';
 import type { SystemState } from '../slots/state.ts';
 import type { SlotStore } from '../slots/store.ts';
-import type { AppReport, Counters, StatusReport, WatchdogStatus } from '../ipc/protocol.ts';
+import type { AppReport, ContainmentReport, Counters, StatusReport, WatchdogStatus } from '../ipc/protocol.ts';
 
 export interface StatusInput {
   paths: DevicePaths;
@@ -20,6 +20,8 @@ export interface StatusInput {
   watchdog: WatchdogStatus | null;
   counters: Counters | null;
   powerFail: boolean;
+  /** The runner's, while the supervisor runs. */
+  containment?: ContainmentReport;
 }
 
 /** Assembles the report; adds the agent's own status.json verbatim when it exists. */
@@ -31,6 +33,7 @@ export function buildStatus(i: StatusInput): StatusReport {
     slots: { a: { ...state.slots.a, path: i.paths.slot('a') }, b: { ...state.slots.b, path: i.paths.slot('b') } },
     stateSource: i.loadSource, app: i.app, watchdog: i.watchdog, counters: i.counters, powerFail: i.powerFail,
   };
+  if (i.containment !== undefined) report.containment = i.containment;
   const agent = readAgentStatus(i.paths);
   if (agent !== undefined) report.agent = agent;
   return report;
@@ -80,11 +83,19 @@ export function renderStatus(r: StatusReport): string {
     const w = r.watchdog;
     out.push(`watchdog    ${w.state}${w.device ? ` ${w.device}` : ''}${w.timeoutSeconds ? `, timeout ${w.timeoutSeconds} s` : ''}${w.rebootedByWatchdog ? ', LAST REBOOT BY WATCHDOG' : ''}`);
   }
+  if (r.containment) out.push(...renderContainment(r.containment));
   if (r.counters) out.push(`counters    ${Object.entries(r.counters).map(([k, v]) => `${k}=${v}`).join(' ')}`);
   if (r.stateSource === 'backup') out.push('state       state.json damaged; its last good copy is in use');
   if (r.stateSource === 'default') out.push('state       no usable state.json; derived from `current`');
   if (r.agent !== undefined) out.push(`agent       ${JSON.stringify(r.agent)}`);
   return `${out.join('\n')}\n`;
+}
+
+function renderContainment(c: ContainmentReport): string[] {
+  const limits = c.mode !== 'cgroup' ? '' : [c.memoryMax === null ? '' : `, memory.max ${c.memoryMax}`, c.cpuWeight === null ? '' : `, cpu.weight ${c.cpuWeight}`].join('');
+  const what = c.mode === 'cgroup' ? `cgroup ${c.cgroup ?? c.root}${limits}`
+    : c.mode === 'uid-sweep' ? `uid-sweep${c.uid === null ? '' : ` of uid ${c.uid}`}` : 'process-group only (a process that calls setsid outlives a stop)';
+  return [`containment ${what}`, ...c.warnings.map((w) => `            warning: ${w}`)];
 }
 
 /** Counters and a few gauges in the Prometheus text format. */

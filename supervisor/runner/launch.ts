@@ -1,16 +1,21 @@
-// Starts one instance of an app: resolves the command, user and environment, spawns it in its
+// Starts one instance of an app: resolves the command, user and environment, gives it its
+// containment (containment.ts; a cgroup is joined before the app runs, hold.ts), spawns it in its
 // own process group and sends its output lines to the log. node:child_process, not execa: see
 // supervisor/command.ts.
 
-import { realpathSync } from 'node:fs';
+import { accessSync, constants, realpathSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Clock } from '../../common/clock.ts';
 import { CodedError, messageOf } from '../../common/errors.ts';
 import type { Logger } from '../../common/log.ts';
 import { userEntry } from '../ids.ts';
 import type { AppSpec } from '../ports.ts';
+import type { Containment } from './containment.ts';
+import { heldCommand, releaseHeld } from './hold.ts';
+import type { ContainmentRecord, InstanceBox } from './instance-box.ts';
 
 export interface ExitStatus {
   code: number | null;
@@ -27,26 +32,50 @@ export interface LaunchedApp {
   /** Settles when the process has exited and been reaped. */
   exited: Promise<ExitStatus>;
   hasExited(): boolean;
+  /** Where its processes are kept: what a stop must empty. */
+  box: InstanceBox;
+}
+
+/** What the app record file keeps of an instance (orphan.ts). */
+export interface InstanceRecord {
+  pgid: number;
+  containment: ContainmentRecord;
+}
+
+export interface LaunchContext {
+  logger: Logger;
+  clock: Clock;
+  containment: Containment;
+  /** Called once the instance is in its box and before it runs the app. */
+  record: (r: InstanceRecord) => void;
 }
 
 /** Spawns `spec`; rejects with APP_SPAWN_FAILED when the command cannot be started. */
-export async function launchApp(spec: AppSpec, logger: Logger, now: () => number, monotonic: () => number): Promise<LaunchedApp> {
+export async function launchApp(spec: AppSpec, ctx: LaunchContext): Promise<LaunchedApp> {
   const slotDir = resolveSlotDir(spec);
   const [command, ...args] = spec.entrypoint.command;
   if (command === undefined) throw new CodedError('APP_SPAWN_FAILED', `${spec.name}: empty entrypoint command`);
-  const identity = await resolveUser(spec.entrypoint.user, logger);
+  const identity = await resolveUser(spec.entrypoint.user, ctx.logger);
   const spawnFailed = (err: unknown): CodedError => new CodedError('APP_SPAWN_FAILED', `${spec.name}: ${messageOf(err)}`, {}, { cause: err });
-  let subprocess: ReturnType<typeof spawn>;
+  const file = isAbsolute(command) ? command : resolve(slotDir, command);
+  const uid = identity?.uid ?? null;
+  const label = spec.env['TWINSLOT_SLOT'] ?? 'x';
+  const opened = ctx.containment.open(label, uid);
+  let subprocess: ChildProcess;
   try {
-    subprocess = spawn(isAbsolute(command) ? command : resolve(slotDir, command), args, {
+    // Held, the spawn runs /bin/sh, which exists: a missing command would only show as exit 127.
+    if (opened.cgroup !== null) accessSync(file, constants.X_OK);
+    const run = opened.cgroup === null ? { command: file, args, stdio: ['ignore', 'pipe', 'pipe'] as const } : heldCommand(file, args);
+    subprocess = spawn(run.command, run.args, {
       cwd: resolve(slotDir, spec.entrypoint.workingDir ?? '.'),
       env: { ...inheritedEnv(), ...identity?.env, ...spec.entrypoint.env, ...spec.env },
       detached: true, // own session and process group: stop signals reach grandchildren too
-      stdio: ['ignore', 'pipe', 'pipe'], // a long-running app: lines go to the log, never into memory
+      stdio: [...run.stdio], // a long-running app: lines go to the log, never into memory
       ...(identity === null ? {} : { uid: identity.uid, gid: identity.gid }),
     });
   } catch (err) {
-    throw spawnFailed(err); // options Node refuses before it forks
+    opened.dispose();
+    throw spawnFailed(err); // options Node refuses before it forks, a command that is not there
   }
   let done = false;
   const exited = new Promise<ExitStatus>((ok) => {
@@ -58,13 +87,23 @@ export async function launchApp(spec: AppSpec, logger: Logger, now: () => number
   const spawned = await new Promise<number>((ok, fail) => {
     subprocess.once('spawn', () => ok(subprocess.pid ?? -1));
     subprocess.once('error', (err) => fail(spawnFailed(err)));
+  }).catch((err: unknown) => {
+    opened.dispose();
+    throw err;
   });
+  const box = ctx.containment.adopt(opened, spawned, label, uid);
+  try {
+    ctx.record({ pgid: spawned, containment: box.record });
+  } catch (err) {
+    ctx.logger.warn({ event: 'app-record-failed', err: messageOf(err) }, 'cannot record the app instance');
+  }
+  if (opened.cgroup !== null) releaseHeld(subprocess);
   // Later errors (none expected: the app is signalled through its process group) are logged, never thrown.
-  subprocess.on('error', (err) => logger.warn({ event: 'app-process-error', app: spec.name, err: messageOf(err) }));
+  subprocess.on('error', (err) => ctx.logger.warn({ event: 'app-process-error', app: spec.name, err: messageOf(err) }));
   const labels = { event: 'app-output', app: spec.name, version: spec.version, pid: spawned };
-  forwardLines(subprocess.stdout, logger, { ...labels, stream: 'stdout' });
-  forwardLines(subprocess.stderr, logger, { ...labels, stream: 'stderr' });
-  return { pid: spawned, startedAt: now(), startedMono: monotonic(), exited, hasExited: () => done };
+  forwardLines(subprocess.stdout, ctx.logger, { ...labels, stream: 'stdout' });
+  forwardLines(subprocess.stderr, ctx.logger, { ...labels, stream: 'stderr' });
+  return { pid: spawned, startedAt: ctx.clock.now(), startedMono: ctx.clock.monotonic(), exited, hasExited: () => done, box };
 }
 
 // Settings of the supervisor's own process that must not reach the app: the unit's compile

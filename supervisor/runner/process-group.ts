@@ -1,4 +1,5 @@
-// Signals and inspects an app's process group (the app is started detached, so pgid = its pid).
+// Signals and inspects an app's process group (the app is started detached, so pgid = its pid),
+// and stops it together with what its containment adds (a cgroup's or a uid's processes).
 
 import { readdirSync, readFileSync } from 'node:fs';
 import type { Clock } from '../../common/clock.ts';
@@ -53,18 +54,40 @@ export async function waitFor(clock: Clock, done: () => boolean, timeoutMs: numb
 export interface GroupExit {
   /** SIGKILL was needed. */
   forced: boolean;
+  /** Nothing of the app was left in the end (false: something outlived SIGKILL for KILL_WAIT_MS). */
+  contained: boolean;
 }
 
+/** Processes beyond the app's process group that a stop must end too: its cgroup's, its uid's. */
+export interface Remnant {
+  /** Signals its processes except `skip` (the group's, already signalled: a second SIGTERM may mean "now" to an app). */
+  signal(signal: 'SIGTERM' | 'SIGKILL', skip: ReadonlySet<number>): void;
+  empty(): boolean;
+}
+
+/** No processes beyond the group (the process-group containment). */
+export const NO_REMNANT: Remnant = { signal: () => undefined, empty: () => true };
+
+const NONE: ReadonlySet<number> = new Set();
+
+// SIGKILL cannot be ignored; this only bounds the wait for the kernel and for libuv to reap.
+const KILL_WAIT_MS = 10_000;
+
 /**
- * SIGTERM to the whole group, SIGKILL to what is left after `stopTimeoutMs`, then waits until
- * the leader has been reaped (`leaderGone`) and no live member remains.
+ * SIGTERM to the whole group and to `rest`, SIGKILL to what is left after `stopTimeoutMs` —
+ * again at every poll, so what forked meanwhile dies too — until the leader has been reaped
+ * (`leaderGone`) and no live member of the group or of `rest` remains.
  */
-export async function terminateGroup(clock: Clock, pgid: number, leaderGone: () => boolean, stopTimeoutMs: number): Promise<GroupExit> {
-  const gone = (): boolean => leaderGone() && liveGroupMembers(pgid).length === 0;
+export async function terminateGroup(clock: Clock, pgid: number, leaderGone: () => boolean, stopTimeoutMs: number, rest: Remnant = NO_REMNANT): Promise<GroupExit> {
+  const gone = (): boolean => leaderGone() && liveGroupMembers(pgid).length === 0 && rest.empty();
   signalGroup(pgid, 'SIGTERM');
-  if (await waitFor(clock, gone, stopTimeoutMs)) return { forced: false };
-  signalGroup(pgid, 'SIGKILL');
-  // SIGKILL cannot be ignored; this only waits for the kernel and for libuv to reap the leader.
-  await waitFor(clock, gone, 10_000);
-  return { forced: true };
+  rest.signal('SIGTERM', new Set(liveGroupMembers(pgid)));
+  if (await waitFor(clock, gone, stopTimeoutMs)) return { forced: false, contained: true };
+  const deadline = clock.monotonic() + KILL_WAIT_MS;
+  for (;;) {
+    signalGroup(pgid, 'SIGKILL');
+    rest.signal('SIGKILL', NONE);
+    if (await waitFor(clock, gone, POLL_MS)) return { forced: true, contained: true };
+    if (clock.monotonic() >= deadline) return { forced: true, contained: gone() };
+  }
 }

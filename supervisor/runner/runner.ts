@@ -1,11 +1,13 @@
 // Runs one app at a time: starts it, restarts it with backoff when it exits, reports crash
-// loops, and stops the whole process group on request.
+// loops, and stops it on request together with every process it started (its containment).
 
 import { systemClock, type Clock } from '../../common/clock.ts';
 import { messageOf } from '../../common/errors.ts';
 import type { Logger } from '../../common/log.ts';
+import type { ContainmentReport } from '../../ipc/protocol.ts';
 import type { AppRunner, AppRunnerEvent, AppSpec, AppStatus } from '../ports.ts';
-import { launchApp, type ExitStatus, type LaunchedApp } from './launch.ts';
+import { Containment } from './containment.ts';
+import { launchApp, type ExitStatus, type InstanceRecord, type LaunchedApp } from './launch.ts';
 import { terminateGroup, waitFor, liveGroupMembers } from './process-group.ts';
 import { RestartPolicy, type BackoffSettings, type CrashLoopSettings, type RestartDecision } from './restart-policy.ts';
 
@@ -16,6 +18,15 @@ export interface AppRunnerOptions {
   stopTimeoutMs: number;
   backoff: BackoffSettings;
   crashLoop: CrashLoopSettings;
+  /** How instances are contained (default: their process group only). */
+  containment?: Containment;
+  /** Keeps each instance's record for a later supervisor of the same boot (orphan.ts). */
+  record?: (r: InstanceRecord) => void;
+}
+
+/** The runner, plus what status says about its containment. */
+export interface ContainedAppRunner extends AppRunner {
+  containment(): ContainmentReport;
 }
 
 // One start(spec) .. stop() period. Aborting `abort` cancels a pending restart.
@@ -29,10 +40,12 @@ interface Session {
   pending: Promise<void> | null;
 }
 
-/** An AppRunner for real processes (node:child_process, process groups, PM2-style restart backoff). */
-export function createAppRunner(options: AppRunnerOptions): AppRunner {
+/** An AppRunner for real processes (node:child_process, contained instances, PM2-style restart backoff). */
+export function createAppRunner(options: AppRunnerOptions): ContainedAppRunner {
   const { logger, stopTimeoutMs } = options;
   const clock = options.clock ?? systemClock;
+  const containment = options.containment ?? Containment.processGroup(logger);
+  const record = options.record ?? ((): void => undefined);
   const listeners = new Set<(event: AppRunnerEvent) => void>();
   let session: Session | null = null;
 
@@ -47,7 +60,7 @@ export function createAppRunner(options: AppRunnerOptions): AppRunner {
   }
 
   async function launch(s: Session): Promise<void> {
-    const app = await launchApp(s.spec, logger, () => clock.now(), () => clock.monotonic());
+    const app = await launchApp(s.spec, { logger, clock, containment, record });
     s.current = app;
     logger.info({ event: 'app-started', app: s.spec.name, version: s.spec.version, pid: app.pid }, 'app started');
     emit({ type: 'started', pid: app.pid, at: app.startedAt });
@@ -63,16 +76,31 @@ export function createAppRunner(options: AppRunnerOptions): AppRunner {
     emit({ type: 'exited', pid: app.pid, code: status.code, signal: status.signal, uptimeMs, at: clock.now() });
     if (decision === null) return;
     s.current = null;
-    s.pending = restartAfter(s, app.pid, decision).catch((err: unknown) => {
+    s.pending = restartAfter(s, app, decision).catch((err: unknown) => {
       if (!s.abort.signal.aborted) logger.error({ event: 'app-restart-failed', err: messageOf(err) }, 'restart sequence failed');
     });
   }
 
-  // Removes what the exited app left in its group (a port held by a grandchild would break the
-  // next instance), waits the backoff delay, starts again; a failed spawn counts as a crash.
-  async function restartAfter(s: Session, pgid: number, first: RestartDecision): Promise<void> {
+  // Ends every process of an instance (SIGTERM, SIGKILL after the stop timeout) and removes its
+  // box; `leaderGone` tells when the app's own process has been reaped.
+  async function endInstance(s: Session, app: LaunchedApp, leaderGone: () => boolean): Promise<boolean> {
+    const { rest } = app.box;
+    if (leaderGone() && liveGroupMembers(app.pid).length === 0 && rest.empty()) {
+      app.box.dispose();
+      return false;
+    }
+    const outcome = await terminateGroup(clock, app.pid, leaderGone, stopTimeoutMs, rest);
+    const labels = { app: s.spec.name, version: s.spec.version, pid: app.pid, containment: app.box.record };
+    if (!outcome.contained) logger.error({ event: 'app-not-contained', ...labels }, 'processes of the app outlived SIGKILL');
+    else if (!app.box.dispose()) logger.warn({ event: 'app-box-not-removed', ...labels }, 'the instance\'s cgroup could not be removed');
+    return outcome.forced;
+  }
+
+  // Removes what the exited app left (a port held by a grandchild or an escaped process would
+  // break the next instance), waits the backoff delay, starts again; a failed spawn counts as a crash.
+  async function restartAfter(s: Session, exited: LaunchedApp, first: RestartDecision): Promise<void> {
     let decision = first;
-    if (liveGroupMembers(pgid).length > 0) await terminateGroup(clock, pgid, () => true, stopTimeoutMs);
+    await endInstance(s, exited, () => true);
     for (;;) {
       s.restarts += 1;
       if (decision.enteredCrashLoop) {
@@ -97,10 +125,10 @@ export function createAppRunner(options: AppRunnerOptions): AppRunner {
     await s.pending; // a launch in flight finishes, so its process is stopped below too
     const app = s.current;
     if (app === null) return;
-    const outcome = await terminateGroup(clock, app.pid, () => app.hasExited(), stopTimeoutMs);
+    const forced = await endInstance(s, app, () => app.hasExited());
     await waitFor(clock, () => app.hasExited(), stopTimeoutMs);
     s.current = null;
-    logger.info({ event: 'app-stopped', app: s.spec.name, version: s.spec.version, pid: app.pid, forced: outcome.forced }, 'app stopped');
+    logger.info({ event: 'app-stopped', app: s.spec.name, version: s.spec.version, pid: app.pid, forced }, 'app stopped');
   }
 
   return {
@@ -128,5 +156,6 @@ export function createAppRunner(options: AppRunnerOptions): AppRunner {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    containment: () => containment.report(session?.current?.box ?? null),
   };
 }
