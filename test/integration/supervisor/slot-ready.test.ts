@@ -70,3 +70,29 @@ test('slot-ready verifies and syncs nested contents before recording ready, and 
     });
   }
 });
+
+test('a state with no manifest digest (rebuilt after damage) runs a slot only after verifying it in full', { timeout: 90_000 }, async (t) => {
+  const { initialState } = await import('../../../slots/state.ts');
+  const { waitForVersion } = await import('./harness.ts');
+  for (const tamper of [false, true]) {
+    const device = makeDevice();
+    const port = await freePort();
+    fillSlot(device.paths, 'a', { fixture: 'healthy-http.mjs', version: '1.0.0', port });
+    if (tamper) writeFileSync(join(device.paths.slot('a'), 'serve.mjs'), 'process.exit(0)\n');
+    const store = new SlotStore(device.paths, silentLogger());
+    const s = initialState('a');
+    s.slots.a = { status: 'ready', version: '1.0.0', manifestSha256: '' };
+    store.save(s);
+    store.flipCurrent('a');
+    const sup = await startSupervisor(device);
+    t.after(() => teardown(device, sup));
+    if (tamper) {
+      const failed = await sup.waitLog('app-start-failed');
+      assert.equal(failed.code, 'SLOT_CONTENT_INVALID');
+      assert.match(String(failed.err), /serve\.mjs: is 16 bytes, the manifest says/);
+    } else {
+      await waitForVersion(port, '1.0.0');
+      assert.equal(statSync(device.paths.slot('a')).uid, process.getuid?.() ?? 0);
+    }
+  }
+});
