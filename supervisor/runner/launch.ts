@@ -1,12 +1,10 @@
 // Starts one instance of an app: resolves the command, user and environment, gives it its
 // containment (containment.ts; a cgroup is joined before the app runs, hold.ts), spawns it in its
-// own process group and sends its output lines to the log. node:child_process, not execa: see
-// supervisor/command.ts.
+// own process group and sends its output to the log, bounded (output.ts). node:child_process,
+// not execa: see supervisor/command.ts.
 
 import { accessSync, constants, realpathSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Clock } from '../../common/clock.ts';
 import { CodedError, messageOf } from '../../common/errors.ts';
@@ -15,6 +13,7 @@ import { userEntry } from '../ids.ts';
 import type { AppSpec } from '../ports.ts';
 import type { Containment } from './containment.ts';
 import { heldCommand, releaseHeld } from './hold.ts';
+import { forwardOutput } from './output.ts';
 import type { ContainmentRecord, InstanceBox } from './instance-box.ts';
 
 export interface ExitStatus {
@@ -100,9 +99,7 @@ export async function launchApp(spec: AppSpec, ctx: LaunchContext): Promise<Laun
   if (opened.cgroup !== null) releaseHeld(subprocess);
   // Later errors (none expected: the app is signalled through its process group) are logged, never thrown.
   subprocess.on('error', (err) => ctx.logger.warn({ event: 'app-process-error', app: spec.name, err: messageOf(err) }));
-  const labels = { event: 'app-output', app: spec.name, version: spec.version, pid: spawned };
-  forwardLines(subprocess.stdout, ctx.logger, { ...labels, stream: 'stdout' });
-  forwardLines(subprocess.stderr, ctx.logger, { ...labels, stream: 'stderr' });
+  forwardOutput(subprocess, ctx.logger, { event: 'app-output', app: spec.name, version: spec.version, pid: spawned }, ctx.clock);
   return { pid: spawned, startedAt: ctx.clock.now(), startedMono: ctx.clock.monotonic(), exited, hasExited: () => done, box };
 }
 
@@ -125,12 +122,6 @@ function resolveSlotDir(spec: AppSpec): string {
   } catch (err) {
     throw new CodedError('APP_SPAWN_FAILED', `${spec.name}: slot directory ${spec.slotDir}: ${messageOf(err)}`, {}, { cause: err });
   }
-}
-
-function forwardLines(stream: Readable | null, logger: Logger, labels: Record<string, unknown>): void {
-  if (stream === null) return;
-  const lines = createInterface({ input: stream, crlfDelay: Infinity });
-  lines.on('line', (line) => logger.info({ ...labels, line }));
 }
 
 async function resolveUser(user: string | undefined, logger: Logger): Promise<UserIdentity | null> {
