@@ -18,6 +18,7 @@ import { Journal, type JournalEntry } from './jobs/journal.ts';
 import { SdkJobsApi } from './jobs/sdk-jobs.ts';
 import { startLink } from './link.ts';
 import { SupervisorLink } from './update/supervisor-link.ts';
+import { StatusPusher, type AgentStatus } from './status-file.ts';
 import { DeviceEvents } from './device-events.ts';
 import { announcePowerRestored, handlePowerFail } from './power-fail.ts';
 
@@ -45,10 +46,8 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
   await ensureProvisioned(raw, config, { log, clock });
   // Filled below; the status file reads them at every write.
   const state: { engine?: JobsEngine; powerFailAt?: number } = {};
-  const link = await startLink({
-    config, agentDir: paths.agentDir, log, clock,
-    statusExtra: () => ({ job: state.engine?.job() ?? null, ...(state.powerFailAt === undefined ? {} : { powerFailAt: state.powerFailAt }) }),
-  });
+  const statusExtra = (): Pick<AgentStatus, 'job' | 'powerFailAt'> => ({ job: state.engine?.job() ?? null, ...(state.powerFailAt === undefined ? {} : { powerFailAt: state.powerFailAt }) });
+  const link = await startLink({ config, agentDir: paths.agentDir, log, clock, statusExtra });
   const { connection } = link;
   const { thingName, clientId } = config.connection;
   const events = new DeviceEvents(link.outbox, thingName, clientId);
@@ -65,6 +64,11 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
     sections.jobs.operationTimeoutSeconds,
   );
   const supervisor = new SupervisorLink(paths.supervisorSocket, log, clock);
+  // The status file's content, pushed to the supervisor too: root never reads the agent's files.
+  const pusher = new StatusPusher({
+    build: () => ({ pid: process.pid, updatedAt: new Date(clock.now()).toISOString(), thingName, clientId, ...link.snapshot(), ...statusExtra() }),
+    send: (report) => supervisor.pushStatus(report), intervalMs: config.metrics.statusIntervalMs, log,
+  });
   const ca = sections.update.caPath === undefined ? undefined : readFileSync(sections.update.caPath);
   const crashAt = opts.crashAtPhase;
   // A fresh engine at start and after power-restored (a stopped engine is not restarted).
@@ -119,6 +123,8 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
       (err: unknown) => log.warn({ event: 'power-state-unknown', err: messageOf(err) }, 'could not read the supervisor\'s power state'),
     );
   });
+  supervisor.onSubscribed(() => void pusher.push()); // a restarted supervisor has it at once
+  pusher.start();
   jobs.start();
   engine.start();
   log.info({ event: 'agent-started' }, 'agent running');
@@ -131,8 +137,9 @@ export async function runAgent(opts: AgentOptions): Promise<number> {
       (async () => {
         await engine.stop();
         jobs.stop();
-        supervisor.close();
         await link.stop();
+        await pusher.stop(); // the last status (link stopped) reaches the supervisor too
+        supervisor.close();
       })().then(
         () => {
           log.info({ event: 'agent-stopped' }, 'agent stopped');

@@ -1,6 +1,8 @@
 // The supervisor's IPC protocol: newline-delimited JSON over a unix socket. A request carries an
 // id; its one response echoes it. After `subscribe`, event lines (no id) follow on that connection.
 // Shared by the server, the typed client, the agent and the CLI.
+//
+// The server bounds every connection (IPC_LIMITS below, enforced by supervisor/ipc-server.ts).
 
 import type { SlotName } from '../slots/paths.ts';
 import type { Outcome, SlotState, Trial } from '../slots/state.ts';
@@ -35,8 +37,24 @@ export type HealthFailureCode =
   | 'APP_EXITED'
   | 'APP_CRASH_LOOP';
 
+/**
+ * The agent's own status, pushed on its status timer and at its stop; the supervisor keeps the
+ * last one in memory (never a file the agent can write) and shows it in `status` as `agent`.
+ * Sent by the agent only: the socket (0660, group `supervisor.socketGroup`, the agent's group)
+ * lets in root and that group and no one else, which is the peer check; the app and other users
+ * cannot connect. Checked by ipc/validate.ts: known fields and types, AGENT_STATUS_MAX_BYTES.
+ */
+export interface AgentStatusRequest {
+  id: RequestId;
+  method: 'agent-status';
+  params: AgentStatusReport;
+}
+
+/** Every line a client may send: the requests the supervisor executes, and the agent's status. */
+export type ClientRequest = Request | AgentStatusRequest;
+
 export type RequestId = string | number;
-export type Method = Request['method'];
+export type Method = ClientRequest['method'];
 
 /** What each method answers. */
 export interface Results {
@@ -50,6 +68,7 @@ export interface Results {
   'power-restored': { restarted: boolean };
   reboot: { rebooting: true };
   subscribe: { subscribed: true };
+  'agent-status': { received: true };
 }
 
 export type Response =
@@ -134,9 +153,87 @@ export interface StatusReport {
   powerFail: boolean;
   /** Set by a running supervisor. */
   containment?: ContainmentReport;
-  /** `<agentDir>/status.json`, verbatim, when the agent wrote one. */
-  agent?: unknown;
+  /** The agent's last pushed status (or, from `twinslot status` with no supervisor answering, its status.json). */
+  agent?: AgentSection;
 }
+
+/** What the server holds for a connection at most; past each bound the client is refused or dropped. */
+export interface IpcLimits {
+  /** A request line without its newline; past it: BAD_REQUEST, then the connection ends. */
+  maxLineBytes: number;
+  /** Connections at once; more are closed at once. */
+  maxConnections: number;
+  /** Requests in flight on one connection; more are refused with BUSY. */
+  maxInFlight: number;
+  /** A connection with no subscription and nothing in flight ends after this much silence. */
+  idleMs: number;
+  /** Answers and events written but not read by the client; past it the connection is dropped. */
+  maxUnreadBytes: number;
+}
+
+export const IPC_LIMITS: Readonly<IpcLimits> = { maxLineBytes: 64 * 1024, maxConnections: 64, maxInFlight: 16, idleMs: 60_000, maxUnreadBytes: 256 * 1024 };
+
+/** Serialized `agent-status` params may not be longer than this. */
+export const AGENT_STATUS_MAX_BYTES = 4096;
+
+/** What the agent reports about itself (agent/status-file.ts builds it). */
+export interface AgentStatusReport {
+  pid: number;
+  /** ISO time of the agent's clock when it made the report. */
+  updatedAt: string;
+  thingName: string;
+  clientId: string;
+  connection: AgentConnectionReport;
+  /** Absent once the outbox is closed (at stop). */
+  outbox?: AgentOutboxReport;
+  /** The job being worked on; null when idle. */
+  job?: AgentJobReport | null;
+  /** Epoch ms of a handled power-fail notice. */
+  powerFailAt?: number;
+}
+
+export interface AgentConnectionReport {
+  /** The connection machine's state (`connected`, `backoff`, `stopped`, ...). */
+  state: string;
+  connects: number;
+  rejoinedSessions: number;
+  /** Ended connections by reason. */
+  disconnects: Record<string, number>;
+  connectFailures: number;
+  authFailures: number;
+  failovers: number;
+  lastReconnectDelayMs: number;
+  reconnectDelayTotalMs: number;
+}
+
+export interface AgentOutboxReport {
+  depth: number;
+  bytes: number;
+  inFlight: number;
+  acked: number;
+  dropped: number;
+  refused: number;
+}
+
+export interface AgentJobReport {
+  jobId: string;
+  executionNumber: number;
+  operation: string | null;
+  phase: string;
+  since: string;
+  progress?: number;
+  bytes?: number;
+}
+
+/** The agent's status in a status report, with where it came from and how old it is. */
+export type AgentSection = AgentStatusReport & {
+  /** Pushed to the running supervisor, or read from status.json by `twinslot status` while none answers. */
+  source: 'supervisor' | 'file';
+  /** Epoch ms it arrived (pushed) or was written (the file's mtime). */
+  receivedAt: number;
+  /** Its age when the report was made. */
+  ageMs: number;
+};
 
 /** Zeroed counters. */
 export function zeroCounters(): Counters {

@@ -32,7 +32,7 @@ import type { StatusReport } from '../ipc/protocol.ts';
 import { handleRequest } from './requests.ts';
 import { Containment, createAppRunner } from './runner/index.ts';
 import { recordApp } from './orphan.ts';
-import { buildStatus } from './status.ts';
+import { AgentStatusKeeper, buildStatus } from './status.ts';
 import { setupWatchdog, type WatchdogHandle } from './watchdog-setup.ts';
 import { Lifecycle } from './lifecycle.ts';
 import { memorySettler } from './lean-runtime.ts';
@@ -149,12 +149,14 @@ async function startParts({ paths, settings, logger, bootId, watchdog, life }: P
   const app = new AppControl({ paths, runner, health, clock, logger, bootId, notifySocket, deviceHealth: () => settings().health, userPolicy, isRoot, seal });
   const sup = new Supervisor({ store, app, runner, health, clock, logger, bootId, settings, seal, slotHolder, reboot: (argv) => reboot(argv, logger) });
 
+  const agentStatus = new AgentStatusKeeper(() => clock.now());
   const status = (): StatusReport => {
     const wd = watchdog.stats();
     return buildStatus({
       paths, state: sup.state, loadSource: sup.loadSource, current: store.readCurrent(), bootId, running: true, pid: process.pid,
       app: app.report(), watchdog: watchdog.status(), counters: { ...sup.counters, pets: wd.pets, petsSkipped: wd.skipped }, powerFail: sup.powerFail,
       containment: runner.containment(),
+      agent: agentStatus.section(),
     });
   };
   // The socket's group is resolved before anything starts: a bad one must not start the app.
@@ -164,7 +166,7 @@ async function startParts({ paths, settings, logger, bootId, watchdog, life }: P
   await sup.start();
   const ipc = await startIpcServer({
     path: paths.supervisorSocket, gid, logger,
-    handlers: { handle: (req) => handleRequest({ sup, status, isRoot }, req), subscribe: (l) => sup.on(l) },
+    handlers: { handle: (req) => handleRequest({ sup, status, isRoot }, req), subscribe: (l) => sup.on(l), agentStatus: (a) => agentStatus.set(a) },
   });
   life.hold('ipc', () => ipc.close());
   // The HTTP server is loaded only when a metrics port is configured.

@@ -1,12 +1,11 @@
 // The status report (IPC `status`, `twinslot status`), its text rendering and its Prometheus form.
 // Built from the live supervisor when it runs, or from the files alone when it does not.
 
-import { readFileSync } from 'node:fs';
 import { readBootId } from '../slots/boot-id.ts';
 import type { DevicePaths } from '../slots/paths.ts';
 import type { SystemState } from '../slots/state.ts';
 import type { SlotStore } from '../slots/store.ts';
-import type { AppReport, ContainmentReport, Counters, StatusReport, WatchdogStatus } from '../ipc/protocol.ts';
+import type { AgentSection, AgentStatusReport, AppReport, ContainmentReport, Counters, StatusReport, WatchdogStatus } from '../ipc/protocol.ts';
 
 export interface StatusInput {
   paths: DevicePaths;
@@ -22,9 +21,11 @@ export interface StatusInput {
   powerFail: boolean;
   /** The runner's, while the supervisor runs. */
   containment?: ContainmentReport;
+  /** The agent's last pushed status (AgentStatusKeeper). */
+  agent?: AgentSection | undefined;
 }
 
-/** Assembles the report; adds the agent's own status.json verbatim when it exists. */
+/** Assembles the report. It reads no file of the agent's: its section is what the agent pushed. */
 export function buildStatus(i: StatusInput): StatusReport {
   const { state } = i;
   const report: StatusReport = {
@@ -34,8 +35,7 @@ export function buildStatus(i: StatusInput): StatusReport {
     stateSource: i.loadSource, app: i.app, watchdog: i.watchdog, counters: i.counters, powerFail: i.powerFail,
   };
   if (i.containment !== undefined) report.containment = i.containment;
-  const agent = readAgentStatus(i.paths);
-  if (agent !== undefined) report.agent = agent;
+  if (i.agent !== undefined) report.agent = i.agent;
   return report;
 }
 
@@ -48,17 +48,28 @@ export function offlineStatus(paths: DevicePaths, store: SlotStore): StatusRepor
   });
 }
 
-function readAgentStatus(paths: DevicePaths): unknown {
-  let text: string;
-  try {
-    text = readFileSync(paths.agentStatus, 'utf8');
-  } catch {
-    return undefined;
+/**
+ * The agent's last `agent-status` and when it arrived, in memory only: root never reads the
+ * agent's status.json (a file in a directory the agent writes could be a link or a FIFO).
+ */
+export class AgentStatusKeeper {
+  readonly #now: () => number;
+  #last: { status: AgentStatusReport; at: number } | undefined;
+
+  constructor(now: () => number) {
+    this.#now = now;
   }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
+
+  /** Keeps `status` (already validated) as the latest. */
+  set(status: AgentStatusReport): void {
+    this.#last = { status, at: this.#now() };
+  }
+
+  /** The report's `agent` section, or undefined before the agent's first push. */
+  section(): AgentSection | undefined {
+    if (this.#last === undefined) return undefined;
+    const { status, at } = this.#last;
+    return { ...status, source: 'supervisor', receivedAt: at, ageMs: Math.max(0, this.#now() - at) };
   }
 }
 
@@ -87,7 +98,7 @@ export function renderStatus(r: StatusReport): string {
   if (r.counters) out.push(`counters    ${Object.entries(r.counters).map(([k, v]) => `${k}=${v}`).join(' ')}`);
   if (r.stateSource === 'backup') out.push('state       state.json damaged; its last good copy is in use');
   if (r.stateSource === 'default') out.push('state       no usable state.json; derived from `current`');
-  if (r.agent !== undefined) out.push(`agent       ${JSON.stringify(r.agent)}`);
+  if (r.agent !== undefined) out.push(renderAgent(r.agent));
   return `${out.join('\n')}\n`;
 }
 
@@ -96,6 +107,13 @@ function renderContainment(c: ContainmentReport): string[] {
   const what = c.mode === 'cgroup' ? `cgroup ${c.cgroup ?? c.root}${limits}`
     : c.mode === 'uid-sweep' ? `uid-sweep${c.uid === null ? '' : ` of uid ${c.uid}`}` : 'process-group only (a process that calls setsid outlives a stop)';
   return [`containment ${what}`, ...c.warnings.map((w) => `            warning: ${w}`)];
+}
+
+function renderAgent(a: AgentSection): string {
+  const job = a.job ? `, job ${a.job.jobId} ${a.job.phase}${a.job.progress === undefined ? '' : ` ${a.job.progress}%`}` : ', idle';
+  const outbox = a.outbox ? `, outbox ${a.outbox.depth} waiting` : '';
+  const from = a.source === 'file' ? 'status.json' : 'reported';
+  return `agent       ${a.connection.state}${job}${outbox}${a.powerFailAt === undefined ? '' : ', power failing'} (pid ${a.pid}, ${from} ${Math.round(a.ageMs / 1000)} s ago)`;
 }
 
 /** Counters and a few gauges in the Prometheus text format. */

@@ -9,6 +9,7 @@ import type { Clock } from '../../common/clock.ts';
 import type { Logger } from '../../common/log.ts';
 import type { HealthSpec } from '../../bundle/manifest-types.ts';
 import type { SlotName } from '../../slots/paths.ts';
+import type { AgentStatusReport } from '../../ipc/protocol.ts';
 import type { SupervisorEvent, SupervisorPort } from './supervisor-port.ts';
 
 /** A self-reconnecting SupervisorPort. */
@@ -37,6 +38,10 @@ export class SupervisorLink implements SupervisorPort {
   rollback = async (jobId: string): Promise<Awaited<ReturnType<SupervisorPort['rollback']>>> => (await this.#live()).request('rollback', { jobId });
   restartApp = async (): Promise<Awaited<ReturnType<SupervisorPort['restartApp']>>> => (await this.#live()).request('restart-app');
   reboot = async (jobId: string): Promise<Awaited<ReturnType<SupervisorPort['reboot']>>> => (await this.#live()).request('reboot', { jobId });
+  /** The agent's own status, which the supervisor keeps for its status report (agent/status-file.ts StatusPusher). */
+  pushStatus = async (report: AgentStatusReport): Promise<void> => {
+    await (await this.#live()).request('agent-status', report);
+  };
 
   onEvent(listener: (event: SupervisorEvent) => void): () => void {
     this.#listeners.add(listener);

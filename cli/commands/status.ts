@@ -1,5 +1,7 @@
 // `twinslot status [--root DIR] [--json]`: slots, trial, last outcome, app, watchdog, counters,
-// and the agent's own status; from the running supervisor, or from the files when it is down.
+// and the agent's own status; from the running supervisor (the agent's section is what the agent
+// pushed to it), or from the files when it is down: then the agent's status.json is read here,
+// as the invoking user and without trusting it (agent/status-file.ts), never by the supervisor.
 
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.ts';
@@ -9,6 +11,7 @@ import { createLogger } from '../../common/log.ts';
 import { connectSupervisor } from '../../ipc/client.ts';
 import type { StatusReport } from '../../ipc/protocol.ts';
 import { offlineStatus, renderStatus } from '../../supervisor/status.ts';
+import { readStatusFileSafely } from '../../agent/status-file.ts';
 
 const HELP = `Usage: twinslot status [--root DIR] [--json]
 
@@ -36,6 +39,9 @@ const command: Command = {
       }
     } catch {
       report = offlineStatus(paths, new SlotStore(paths, createLogger('status', { level: 'warn' })));
+      const file = readStatusFileSafely(paths.agentDir);
+      if (file !== undefined && 'error' in file) io.stderr.write(`twinslot status: the agent's status is not shown: ${file.error}\n`);
+      else if (file !== undefined) report.agent = { ...file.status, source: 'file', receivedAt: file.mtimeMs, ageMs: Math.max(0, Date.now() - file.mtimeMs) };
     }
     io.stdout.write(values.json ? `${JSON.stringify(report)}\n` : renderStatus(report));
     return 0;

@@ -16,6 +16,7 @@ import {
   type Device, type RunningSupervisor,
 } from './harness.ts';
 import type { SupervisorClient } from '../../../ipc/client.ts';
+import type { AgentStatusReport, StatusReport } from '../../../ipc/protocol.ts';
 
 const BIN = join(import.meta.dirname, '..', '..', '..', 'bin', 'twinslot.js');
 const run = promisify(execFile);
@@ -206,29 +207,48 @@ test('twinslot status shows the live report with the agent section, and metrics 
   const { device, port } = committedDevice({ supervisor: { metricsPort } });
   const p = await port;
   mkdirSync(device.paths.agentDir, { recursive: true });
-  writeFileSync(device.paths.agentStatus, JSON.stringify({ connection: 'connected', job: null }));
+  // The file is for the CLI alone: the running supervisor shows what the agent pushed.
+  writeFileSync(device.paths.agentStatus, JSON.stringify(agentReport('from-file')));
   const sup = await startSupervisor(device);
   t.after(() => teardown(device, sup));
   await waitForVersion(p, '1.0.0');
+  const client = await sup.client();
+  t.after(() => client.close());
+  assert.equal((await client.request('status')).agent, undefined, 'nothing pushed yet');
+  assert.deepEqual(await client.request('agent-status', agentReport('pushed')), { received: true });
   const { stdout } = await run(process.execPath, [BIN, 'status', '--root', device.root, '--json']);
-  const report = JSON.parse(stdout) as { running: boolean; committed: string; agent: unknown; watchdog: { state: string; timeoutSeconds: number }; app: { pid: number } };
+  const report = JSON.parse(stdout) as { running: boolean; committed: string; agent: StatusReport['agent']; watchdog: { state: string; timeoutSeconds: number }; app: { pid: number } };
   assert.equal(report.running, true);
   assert.equal(report.committed, 'a');
-  assert.deepEqual(report.agent, { connection: 'connected', job: null });
+  assert.equal(report.agent?.thingName, 'pushed');
+  assert.equal(report.agent.source, 'supervisor');
+  assert.equal(report.agent.connection.state, 'connected');
+  assert.ok(report.agent.ageMs >= 0 && report.agent.receivedAt > 0);
   assert.equal(report.watchdog.state, 'active');
   assert.equal(report.watchdog.timeoutSeconds, 3);
   assert.ok(report.app.pid > 0);
   const text = (await run(process.execPath, [BIN, 'status', '--root', device.root])).stdout;
   assert.match(text, /slot a\s+ready\s+1\.0\.0\s+\[committed, current\]/);
+  assert.match(text, /^agent\s+connected, idle \(pid 4242, reported \d+ s ago\)$/m);
   const metrics = await httpGet(metricsPort, '/metrics');
   assert.match(metrics ?? '', /^twinslot_trials_total 0$/m);
   assert.match(metrics ?? '', /^twinslot_app_up 1$/m);
   // With the supervisor down, status reads the files.
   await killSupervisor(sup);
-  const offline = JSON.parse((await run(process.execPath, [BIN, 'status', '--root', device.root, '--json'])).stdout) as { running: boolean; committed: string };
+  const offline = JSON.parse((await run(process.execPath, [BIN, 'status', '--root', device.root, '--json'])).stdout) as { running: boolean; committed: string; agent: StatusReport['agent'] };
   assert.equal(offline.running, false);
   assert.equal(offline.committed, 'a');
+  assert.equal(offline.agent?.thingName, 'from-file');
+  assert.equal(offline.agent.source, 'file');
 });
+
+/** A well-formed `agent-status` report. */
+function agentReport(thingName: string): AgentStatusReport {
+  return {
+    pid: 4242, updatedAt: new Date().toISOString(), thingName, clientId: thingName, job: null,
+    connection: { state: 'connected', connects: 1, rejoinedSessions: 0, disconnects: {}, connectFailures: 0, authFailures: 0, failovers: 0, lastReconnectDelayMs: 0, reconnectDelayTotalMs: 0 },
+  };
+}
 
 test('as root: the socket gets its group, a prepared slot belongs to the agent user; SIGHUP reloads the config', { timeout: 60_000 }, async (t) => {
   if (process.getuid?.() !== 0) {

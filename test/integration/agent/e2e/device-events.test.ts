@@ -27,6 +27,14 @@ test('trial outcome event, current job in status, reboot through the supervisor,
   const outcome = await waitFor('trial outcome event', () => events.messages(eventsTopic(THING)).map((m) => JSON.parse(m) as Record<string, unknown>)[0]);
   assert.deepEqual([outcome['eventId'], outcome['outcome'], outcome['version'], outcome['operation']], ['ev-1.1.trial-outcome', 'committed', '1.1.0', 'install']);
 
+  // The running supervisor shows the status the agent pushed to it (it reads no file of the agent's).
+  const pushed = await waitFor('the agent\'s pushed status in the supervisor\'s report', () => {
+    const s = JSON.parse(twinslot(rig.device.root, 'status', '--json')) as { agent?: { source: string; thingName: string; connection: { state: string } } };
+    return s.agent?.source === 'supervisor' ? s.agent : undefined;
+  });
+  assert.equal(pushed.thingName, THING);
+  assert.equal(pushed.connection.state, 'connected');
+
   // Supervisor down: the reboot job waits in `rebooting`, which `twinslot status --json` shows.
   rig.supervisor.child.kill('SIGTERM');
   await rig.supervisor.exited;
