@@ -12,6 +12,7 @@ import { sealedContent, type SealOptions } from './slot-seal.ts';
 import type { Manifest } from '../bundle/manifest-types.ts';
 import { chooseAppUser, type AppIdentity, type AppUserPolicy } from './app-user.ts';
 import { parseHealthSpec } from '../common/health-spec.ts';
+import { appProcessTree } from './health/app-tree.ts';
 
 export interface RunningApp {
   slot: SlotName;
@@ -43,9 +44,12 @@ export class AppControl {
   readonly #d: AppControlDeps;
   #running: RunningApp | null = null;
   readonly #offRunner: () => void;
+  // Who may speak on the notify socket: the running instance's process tree.
+  readonly #isAppProcess: (pid: number) => boolean;
 
   constructor(deps: AppControlDeps) {
     this.#d = deps;
+    this.#isAppProcess = appProcessTree({ mainPid: () => deps.runner.status().pid });
     this.#offRunner = deps.runner.on((e) => this.#onRunner(e));
   }
 
@@ -69,7 +73,8 @@ export class AppControl {
     const running: RunningApp = { slot, version: manifest.version, spec, health: mergeHealthSpec(this.#d.deviceHealth(), bundleHealth, activation), identity };
     this.#running = running;
     // Before the spawn: an app may report READY=1 at once, long before 'started' reaches us.
-    await this.#d.health.prepare(running.health);
+    // The socket's directory gets the app's group; only its processes are heard (NotifyAccess=all).
+    await this.#d.health.prepare(running.health, { gid: identity?.gid ?? null, isAppProcess: this.#isAppProcess });
     this.#d.logger.info({ event: 'app-starting', slot, app: manifest.name, version: manifest.version }, 'starting app');
     await this.#d.runner.start(spec);
     return running;
