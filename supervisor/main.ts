@@ -23,6 +23,7 @@ import { loadSupervisorConfig, type SupervisorSettings } from './config.ts';
 import { Supervisor } from './core.ts';
 import { createHealthMonitor } from './health/index.ts';
 import { groupId, userIds } from './ids.ts';
+import { loadTrust } from '../bundle/trust.ts';
 import type { SealOptions } from './slot-seal.ts';
 import type { SlotHolder } from './slot-ops.ts';
 import { checkSlotLayout } from './slot-layout.ts';
@@ -140,8 +141,8 @@ async function startParts({ paths, settings, logger, bootId, watchdog, life }: P
     const now = settings();
     return { appUser: now.appUser, allowedUsers: now.allowedUsers, allowRootApps: now.allowRootApps, agentUser: now.agentUser };
   };
-  // The trust store's code is loaded on the first slot-ready, not by an idle supervisor.
-  const seal: SealOptions = { asRoot: isRoot, trust: async () => (await import('../bundle/trust.ts')).loadTrust(paths.trustDir) };
+  // The trust directory is read at each slot-ready (a key added since the start counts).
+  const seal: SealOptions = { asRoot: isRoot, trust: () => loadTrust(paths.trustDir) };
   const slotHolder = async (): Promise<SlotHolder> => {
     const agent = settings().agentUser;
     return isRoot && agent !== null ? userIds(agent) : null;

@@ -22,6 +22,9 @@ import { join } from 'node:path';
 import { CodedError, messageOf } from '../common/errors.ts';
 import type { Manifest, ManifestFile } from '../bundle/manifest-types.ts';
 import { manifestDigest, parseManifest } from '../bundle/manifest.ts';
+// Imported at start, not on the first slot-ready: a module loaded after the compile cache is
+// flushed is type-stripped, and the stripper then stays resident (~12 MiB; supervisor/README.md).
+import { claimedKeyId, verifyManifestSignature } from '../bundle/signature.ts';
 import type { TrustStore } from '../bundle/trust.ts';
 import { DEFAULT_LIMITS, MAX_SIGNATURE_BYTES } from '../bundle/limits.ts';
 import { contentError, lockDir, lockFd, lockSymlink, lstatEntry, openRegular, openRegularSync, typeOf, type Owner } from './slot-walk.ts';
@@ -53,8 +56,6 @@ export async function sealSlot(dir: string, label: string, opts: SealOptions): P
   const manifestBytes = await readTopFile(dir, 'manifest.json', DEFAULT_LIMITS.maxManifestBytes, opts, label);
   const signature = await readTopFile(dir, 'manifest.sig', MAX_SIGNATURE_BYTES, opts, label);
   const trust = await opts.trust();
-  // Loaded on the first slot-ready: an idle supervisor keeps no signature code resident.
-  const { claimedKeyId, verifyManifestSignature } = await import('../bundle/signature.ts');
   try {
     verifyManifestSignature(manifestBytes, signature, trust, claimedKeyId(manifestBytes));
   } catch (err) {
