@@ -33,7 +33,7 @@ function ensure(name: string): TestUser {
     execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', name], { stdio: 'pipe' });
   } catch (err) {
     // Another test file made it at the same moment: fine if it exists now.
-    if (lookup(name) === null) throw new Error(`cannot create test user ${name} (useradd, Debian package passwd): ${(err as Error).message}`);
+    if (lookup(name) === null) throw new Error(`cannot create test user ${name} (useradd, Debian package passwd): ${(err as Error).message}`, { cause: err });
   }
   const made = lookup(name);
   if (!made) throw new Error(`test user ${name} missing after useradd`);
