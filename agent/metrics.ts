@@ -4,18 +4,11 @@
 import type { Server } from 'node:http';
 import type { ConnectionEvent, ConnectionState } from './connection/machine.ts';
 import type { OutboxStats } from './outbox/outbox.ts';
+import type { AgentConnectionReport } from '../ipc/protocol.ts';
 
-export interface LinkCounters {
+/** The connection's counters: the contract's report (ipc/protocol.ts), with the machine's own state type. */
+export interface LinkCounters extends Omit<AgentConnectionReport, 'state'> {
   state: ConnectionState['kind'];
-  connects: number;
-  rejoinedSessions: number;
-  disconnects: Record<string, number>;
-  connectFailures: number;
-  authFailures: number;
-  failovers: number;
-  /** The last retry delay chosen, and their sum, in ms. */
-  lastReconnectDelayMs: number;
-  reconnectDelayTotalMs: number;
 }
 
 export interface LinkSnapshot {

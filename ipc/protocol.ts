@@ -202,6 +202,7 @@ export interface AgentConnectionReport {
   connectFailures: number;
   authFailures: number;
   failovers: number;
+  /** The last retry delay chosen, and their sum, in ms. */
   lastReconnectDelayMs: number;
   reconnectDelayTotalMs: number;
 }
@@ -221,6 +222,7 @@ export interface AgentJobReport {
   operation: string | null;
   phase: string;
   since: string;
+  /** Percent of the current step (the download), when it reports one. */
   progress?: number;
   bytes?: number;
 }

@@ -16,18 +16,10 @@ import { TERMINAL_REMOTE, type JobsApi, type RemoteExecution } from './jobs-api.
 import type { ExecutionKey, Journal, JournalEntry } from './journal.ts';
 import { cancellable, type Phase } from './phases.ts';
 import { Interrupt, runExecution, type RunnerDeps } from './runner.ts';
+import type { AgentJobReport } from '../../ipc/protocol.ts';
 
 /** What the status file shows of the running job. */
-export interface CurrentJob {
-  jobId: string;
-  executionNumber: number;
-  operation: string | null;
-  phase: string;
-  since: string;
-  /** Percent of the current step (the download), when it reports one. */
-  progress?: number;
-  bytes?: number;
-}
+export type CurrentJob = AgentJobReport;
 
 export interface EngineDeps extends Omit<RunnerDeps, 'onGone' | 'onProgress'> {
   jobs: JobsApi;

@@ -19,6 +19,7 @@ import type { PublishRequest } from '../connection/operations.ts';
 import { isPublishTopic, MESSAGE_ID_PROPERTY } from '../connection/topics.ts';
 import { OLDEST_SCAN, planAppend } from './bounds.ts';
 import { OutboxStore, type StoredMessage } from './store.ts';
+import type { AgentOutboxReport } from '../../ipc/protocol.ts';
 
 /** What the outbox needs from the connection (Connection implements it). */
 export interface OutboxLink {
@@ -32,14 +33,7 @@ export interface PublishOptions {
   userProperties?: Array<{ name: string; value: string }>;
 }
 
-export interface OutboxStats {
-  depth: number;
-  bytes: number;
-  inFlight: number;
-  acked: number;
-  dropped: number;
-  refused: number;
-}
+export type OutboxStats = AgentOutboxReport;
 
 const RETRY_AFTER_ERROR_MS = 1000;
 

@@ -9,23 +9,16 @@
 // on the QEMU image). Each test checks in `status` that the containment it meant to test ran.
 
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { chmodSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { onJsonLines } from '../../../common/json-lines.ts';
-import { connectSupervisor } from '../../../ipc/client.ts';
 import type { StatusReport } from '../../../ipc/protocol.ts';
-import { SUPERVISOR_V8_FLAGS } from '../../../supervisor/lean-runtime.ts';
 import { testUsers, type TestUser } from '../../helpers/users.ts';
 import { cgroup2MountPoints, cgroupOf, cgroupSkipReason, makeTestCgroup } from '../../fixtures/apps/test-cgroup.ts';
 import {
-  committedDevice, install, subscribe, teardown, waitForVersion, waitUntil,
+  committedDevice, install, startSupervisor, subscribe, teardown, waitForVersion,
   type Device, type RunningSupervisor,
 } from '../supervisor/harness.ts';
 
-const BIN = join(import.meta.dirname, '..', '..', '..', 'bin', 'twinslot.js');
 const ROOT = process.getuid?.() === 0;
 const users = ROOT ? testUsers() : null;
 
@@ -49,25 +42,6 @@ function placement(mode: Mode): Placement {
   // DelegateSubgroup=supervisor starts a unit's process there.
   const join_ = 'if [ -d "$1/supervisor" ]; then d="$1/supervisor"; else d="$1"; fi; echo $$ > "$d/cgroup.procs" && shift && exec "$@"';
   return { prefix: ['/bin/sh', '-c', join_, 'sh', cg.dir], cleanup: () => cg.remove() };
-}
-
-// Like harness.ts' launchSupervisor, with the supervisor's process placed first.
-async function startPlaced(device: Device, place: Placement): Promise<RunningSupervisor> {
-  const argv = [...place.prefix, process.execPath, ...SUPERVISOR_V8_FLAGS, BIN, 'supervisor', '--root', device.root, '--config', device.configPath];
-  const [cmd, ...args] = argv as [string, ...string[]];
-  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  const logs: Record<string, unknown>[] = [];
-  const wakers = new Set<() => void>();
-  onJsonLines(child.stderr, (record, line) => {
-    logs.push(record ?? { event: 'non-json', line });
-    for (const w of wakers) w();
-  });
-  const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
-  const waitLog = (event: string, match: (l: Record<string, unknown>) => boolean = () => true): Promise<Record<string, unknown>> =>
-    waitUntil(() => logs.find((l) => l['event'] === event && match(l)), wakers, `log ${event}`);
-  const sup = { child, logs, waitLog, client: () => connectSupervisor(device.paths.supervisorSocket), exited };
-  await Promise.race([waitLog('supervisor-started'), exited.then((e) => Promise.reject(new Error(`supervisor exited early: ${JSON.stringify(e)} ${JSON.stringify(logs.slice(-5))}`)))]);
-  return sup;
 }
 
 interface ProcInfo {
@@ -139,7 +113,7 @@ async function setUp(t: TestContext, mode: Mode, fixture = 'escapes.mjs'): Promi
     for (const pid of kill) if (live(pid)) process.kill(pid, 'SIGKILL'); // what an unfixed supervisor leaves
     await place.cleanup();
   });
-  holder.sup = await startPlaced(device, place);
+  holder.sup = await startSupervisor(device, { prefix: place.prefix });
   return { device, sup: holder.sup, port, place, holder, kill };
 }
 
@@ -206,7 +180,7 @@ for (const { mode, skip } of modes) {
       sup.child.kill('SIGKILL'); // the app and its escapees live on
       await sup.exited;
       assert.deepEqual(pids.filter(live), pids);
-      holder.sup = await startPlaced(device, place);
+      holder.sup = await startSupervisor(device, { prefix: place.prefix });
       await holder.sup.waitLog('orphan-app-stopped');
       await holder.sup.waitLog('app-started');
       assertGone(pids, 'the orphan kill');

@@ -172,6 +172,8 @@ export interface RunningSupervisor {
 /** Extra environment for the supervisor process (on top of the test's own). */
 export interface LaunchOptions {
   env?: Record<string, string>;
+  /** A command the supervisor is started through (e.g. one that places it in a cgroup first). */
+  prefix?: string[];
 }
 
 /** Starts `twinslot supervisor` for `device` and waits until its socket answers. */
@@ -185,7 +187,8 @@ export async function startSupervisor(device: Device, opts: LaunchOptions = {}):
 export function launchSupervisor(device: Device, opts: LaunchOptions = {}): RunningSupervisor {
   const env = { ...process.env, ...opts.env };
   // With the V8 flags the release launcher gives the supervisor (supervisor/lean-runtime.ts).
-  const child = spawn(process.execPath, [...SUPERVISOR_V8_FLAGS, BIN, 'supervisor', '--root', device.root, '--config', device.configPath], { stdio: ['ignore', 'ignore', 'pipe'], env });
+  const argv = [...(opts.prefix ?? []), process.execPath, ...SUPERVISOR_V8_FLAGS, BIN, 'supervisor', '--root', device.root, '--config', device.configPath];
+  const child = spawn(argv[0] ?? process.execPath, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env });
   const logs: Record<string, unknown>[] = [];
   const wakers = new Set<() => void>();
   onJsonLines(child.stderr, (record, line) => {

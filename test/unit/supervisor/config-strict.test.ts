@@ -64,7 +64,7 @@ const FULL = {
     stopTimeoutMs: 5000,
     backoff: { initialMs: 500, factor: 2, maxMs: 10_000, stableMs: 20_000 },
     crashLoop: { restarts: 5, windowMs: 30_000 },
-    socketGroup: 'twinslot', agentUser: 'twinslot', metricsPort: 9100, logLevel: 'debug', allowRootApps: true,
+    socketGroup: 'twinslot', agentUser: 'twinslot', metricsPort: 9100, logLevel: 'debug', allowRootApps: true, jobHttpProbePorts: [8080],
   },
   health: {
     startTimeoutSeconds: 45, probationSeconds: 10,
@@ -72,7 +72,7 @@ const FULL = {
     command: { argv: ['./check'], intervalMs: 1000, timeoutMs: 500, failureThreshold: 2 },
     notify: { watchdogSec: 5 },
   },
-  app: { user: 'twinslot-app' },
+  app: { user: 'twinslot-app', allowedUsers: ['twinslot-app', 'twinslot-app2'], memoryMax: '256M', cpuWeight: 50 },
 };
 
 function documentedKeys(section: string): string[] {
@@ -109,6 +109,22 @@ test('every documented supervisor, health and app key is accepted', () => {
   assert.deepEqual(s.health.notify, { watchdogSec: 5 });
   assert.equal(s.allowRootApps, true);
   assert.equal(s.metricsPort, 9100);
+  assert.deepEqual(s.jobHttpProbePorts, [8080]);
+  assert.deepEqual(s.allowedUsers, ['twinslot-app', 'twinslot-app2']);
+  assert.equal(s.memoryMax, 256 * 1024 * 1024);
+  assert.equal(s.cpuWeight, 50);
+});
+
+test('the app section: allowedUsers defaults to app.user; bad lists, byte counts and weights are CONFIG_INVALID', () => {
+  assert.deepEqual(parseSupervisorConfig({ app: { user: 'svc' } }).allowedUsers, ['svc']);
+  assert.deepEqual(parseSupervisorConfig({}).jobHttpProbePorts, []);
+  for (const [app, path] of [
+    [{ allowedUsers: [] }, /app\.allowedUsers/], [{ allowedUsers: ['a', 'a'] }, /app\.allowedUsers/], [{ allowedUsers: ['bad name'] }, /app\.allowedUsers/],
+    [{ memoryMax: '12X' }, /app\.memoryMax/], [{ memoryMax: 1000 }, /app\.memoryMax/], [{ cpuWeight: 0 }, /app\.cpuWeight/],
+  ] as const) {
+    assert.throws(() => parseSupervisorConfig({ app }), { code: 'CONFIG_INVALID', message: path });
+  }
+  assert.throws(() => parseSupervisorConfig({ supervisor: { jobHttpProbePorts: [0] } }), { code: 'CONFIG_INVALID', message: /supervisor\.jobHttpProbePorts/ });
 });
 
 test('the documented minimal device config parses', () => {
