@@ -14,6 +14,7 @@ import type { AppSpec } from '../ports.ts';
 import type { Containment } from './containment.ts';
 import { heldCommand, releaseHeld } from './hold.ts';
 import { forwardOutput } from './output.ts';
+import type { TokenBucket } from './token-bucket.ts';
 import type { ContainmentRecord, InstanceBox } from './instance-box.ts';
 
 export interface ExitStatus {
@@ -47,6 +48,8 @@ export interface LaunchContext {
   containment: Containment;
   /** Called once the instance is in its box and before it runs the app. */
   record: (r: InstanceRecord) => void;
+  /** The app's log rate, shared by its instances (output.ts). */
+  logBudget: TokenBucket;
 }
 
 /** Spawns `spec`; rejects with APP_SPAWN_FAILED when the command cannot be started. */
@@ -99,7 +102,7 @@ export async function launchApp(spec: AppSpec, ctx: LaunchContext): Promise<Laun
   if (opened.cgroup !== null) releaseHeld(subprocess);
   // Later errors (none expected: the app is signalled through its process group) are logged, never thrown.
   subprocess.on('error', (err) => ctx.logger.warn({ event: 'app-process-error', app: spec.name, err: messageOf(err) }));
-  forwardOutput(subprocess, ctx.logger, { event: 'app-output', app: spec.name, version: spec.version, pid: spawned }, ctx.clock);
+  forwardOutput(subprocess, ctx.logger, { event: 'app-output', app: spec.name, version: spec.version, pid: spawned }, ctx.clock, ctx.logBudget);
   return { pid: spawned, startedAt: ctx.clock.now(), startedMono: ctx.clock.monotonic(), exited, hasExited: () => done, box };
 }
 

@@ -44,10 +44,17 @@ export interface OutputStreams {
   stderr: Readable | null;
 }
 
-/** Forwards both streams as `app-output` lines labelled with `labels` (see the header). */
-export function forwardOutput(streams: OutputStreams, logger: Logger, labels: Record<string, unknown>, clock: Clock): void {
+/**
+ * The log rate of one app, shared by all its instances: a flooding app that crashes and is
+ * restarted does not get a fresh burst with each instance.
+ */
+export function appLogBudget(clock: Clock): TokenBucket {
+  return new TokenBucket(LOG_TOKENS_PER_S, LOG_BURST_TOKENS, () => clock.monotonic());
+}
+
+/** Forwards both streams as `app-output` lines labelled with `labels` (see the header), within the app's `log` budget. */
+export function forwardOutput(streams: OutputStreams, logger: Logger, labels: Record<string, unknown>, clock: Clock, log: TokenBucket = appLogBudget(clock)): void {
   const now = (): number => clock.monotonic();
-  const log = new TokenBucket(LOG_TOKENS_PER_S, LOG_BURST_TOKENS, now);
   const read = new TokenBucket(READ_UNITS_PER_S, READ_BURST_UNITS, now);
   const done = new AbortController(); // both streams closed: no timer of theirs may hold the process
   const drops = new DropCounter(logger, labels, now);

@@ -10,6 +10,7 @@ import { Containment } from './containment.ts';
 import { launchApp, type ExitStatus, type InstanceRecord, type LaunchedApp } from './launch.ts';
 import { terminateGroup, waitFor, liveGroupMembers } from './process-group.ts';
 import { RestartPolicy, type BackoffSettings, type CrashLoopSettings, type RestartDecision } from './restart-policy.ts';
+import { appLogBudget } from './output.ts';
 
 export interface AppRunnerOptions {
   logger: Logger;
@@ -48,6 +49,7 @@ export function createAppRunner(options: AppRunnerOptions): ContainedAppRunner {
   const record = options.record ?? ((): void => undefined);
   const listeners = new Set<(event: AppRunnerEvent) => void>();
   let session: Session | null = null;
+  const logBudget = appLogBudget(clock);
 
   function emit(event: AppRunnerEvent): void {
     for (const listener of listeners) {
@@ -60,7 +62,7 @@ export function createAppRunner(options: AppRunnerOptions): ContainedAppRunner {
   }
 
   async function launch(s: Session): Promise<void> {
-    const app = await launchApp(s.spec, { logger, clock, containment, record });
+    const app = await launchApp(s.spec, { logger, clock, containment, record, logBudget });
     s.current = app;
     logger.info({ event: 'app-started', app: s.spec.name, version: s.spec.version, pid: app.pid }, 'app started');
     emit({ type: 'started', pid: app.pid, at: app.startedAt });

@@ -142,12 +142,13 @@ test('command probes run as the app\'s user with no supplementary groups, never 
   const { slot } = await s.client.request('prepare-slot');
   fillSlot(s.device.paths, slot, {
     fixture: 'healthy-http.mjs', version: '2.0.0', port,
-    health: { command: { argv: ['sh', '-c', `id -u > ${out}/uid; id -G > ${out}/groups`], intervalMs: 100 } },
+    // Written once (the probe runs every 100 ms): `done` says both files are complete.
+    health: { command: { argv: ['sh', '-c', `[ -e ${out}/done ] || { id -u > ${out}/uid; id -G > ${out}/groups; touch ${out}/done; }`], intervalMs: 100 } },
   });
   await s.client.request('slot-ready', { slot });
   await s.client.request('activate', { slot, jobId: 'probe-identity' });
   await waitForVersion(port, '2.0.0');
-  for (let i = 0; i < 200 && !existsSync(join(out, 'groups')); i += 1) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 600 && !existsSync(join(out, 'done')); i += 1) await new Promise((r) => setTimeout(r, 50));
   assert.equal(readFileSync(join(out, 'uid'), 'utf8').trim(), String(s.users.app.uid));
   assert.equal(readFileSync(join(out, 'groups'), 'utf8').trim(), String(s.users.app.gid));
   assert.equal(statSync(join(out, 'uid')).uid, s.users.app.uid, 'the probe\'s file is not root\'s');

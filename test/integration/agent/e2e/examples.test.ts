@@ -13,11 +13,15 @@ const example = (name: string): Record<string, unknown> => JSON.parse(readFileSy
 
 test('every example job document runs end to end', { timeout: 300_000 }, async (t) => {
   const rig = await startRig(t, { deviceType: 'rpi4' });
-  const config = JSON.parse(readFileSync(rig.device.configPath, 'utf8')) as { agent: { update: Record<string, unknown> } };
+  const config = JSON.parse(readFileSync(rig.device.configPath, 'utf8')) as { agent: { update: Record<string, unknown> }; supervisor: Record<string, unknown> };
   // The agent's own reboot command is deprecated and ignored: a reboot job asks the supervisor.
   const agentReboot = join(rig.dir, 'agent-rebooted');
   config.agent.update['rebootCommand'] = ['touch', agentReboot];
+  // install-health.json's HTTP probe: the device lets job documents probe the app's port.
+  config.supervisor['jobHttpProbePorts'] = [rig.appPort];
   writeFileSync(rig.device.configPath, JSON.stringify(config));
+  rig.supervisor.child.kill('SIGHUP');
+  await rig.supervisor.waitLog('config-reloaded');
   await rig.startAgent();
 
   const run = async (jobId: string, doc: Record<string, unknown>): Promise<Record<string, string>> => {
