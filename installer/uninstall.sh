@@ -58,7 +58,7 @@ if [ "$(readlink "$R/usr/local/bin/twinslot" 2>/dev/null || true)" = "$PREFIX/cu
   rm -f "$R/usr/local/bin/twinslot"
 fi
 # The script may run from inside the prefix; the shell has read it already.
-rm -rf "${R:?}$PREFIX"
+rm -rf "$R${PREFIX:?}"
 say "removed $PREFIX"
 
 if [ "$PURGE" = 1 ]; then

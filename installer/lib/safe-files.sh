@@ -60,9 +60,9 @@ ensure_slot() {
 # A fresh root-only STAGING beside certs/; removed again when install.sh exits.
 open_staging() {
   check_root_only_dir "$(dirname "$STAGING")"
-  rm -rf "${R:?}$STAGING"
+  rm -rf "$R${STAGING:?}"
   mkdir -m 0700 "$R$STAGING"
-  trap 'rm -rf "${R:?}$STAGING"' EXIT
+  trap 'rm -rf "$R${STAGING:?}"' EXIT
 }
 
 # Replaces DEST (full path) with STAGED unless DEST is a regular file with the same bytes, owner
