@@ -37,6 +37,8 @@ export interface AppControlDeps {
   userPolicy: () => AppUserPolicy;
   isRoot: boolean;
   seal: SealOptions;
+  /** The running instance's own cgroup as /proc/<pid>/cgroup names it; null without one. */
+  instanceCgroup?: () => string | null;
 }
 
 /** The app of the slot that should run, and its health monitor. */
@@ -49,7 +51,9 @@ export class AppControl {
 
   constructor(deps: AppControlDeps) {
     this.#d = deps;
-    this.#isAppProcess = appProcessTree({ mainPid: () => deps.runner.status().pid });
+    // A process the app started and that left its parent (re-parented to init) is still the
+    // app's when it is in the instance's cgroup, which no process can leave by itself.
+    this.#isAppProcess = appProcessTree({ mainPid: () => deps.runner.status().pid, ...(deps.instanceCgroup === undefined ? {} : { cgroup: deps.instanceCgroup }) });
     this.#offRunner = deps.runner.on((e) => this.#onRunner(e));
   }
 

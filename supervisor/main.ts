@@ -10,7 +10,8 @@
 // - The IPC socket opens only once the persisted state has been resumed.
 
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { unifiedCgroupPath } from './runner/cgroup.ts';
 import { systemClock } from '../common/clock.ts';
 import { messageOf } from '../common/errors.ts';
 import { createLogger, type Logger } from '../common/log.ts';
@@ -147,7 +148,16 @@ async function startParts({ paths, settings, logger, bootId, watchdog, life }: P
     const agent = settings().agentUser;
     return isRoot && agent !== null ? userIds(agent) : null;
   };
-  const app = new AppControl({ paths, runner, health, clock, logger, bootId, notifySocket, deviceHealth: () => settings().health, userPolicy, isRoot, seal });
+  const instanceCgroup = (): string | null => {
+    const pid = runner.status().pid;
+    if (pid === null || runner.containment().mode !== 'cgroup') return null; // else it would name the supervisor's own
+    try {
+      return unifiedCgroupPath(readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
+    } catch {
+      return null;
+    }
+  };
+  const app = new AppControl({ paths, runner, health, clock, logger, bootId, notifySocket, deviceHealth: () => settings().health, userPolicy, isRoot, seal, instanceCgroup });
   const sup = new Supervisor({ store, app, runner, health, clock, logger, bootId, settings, seal, slotHolder, reboot: (argv) => reboot(argv, logger) });
 
   const agentStatus = new AgentStatusKeeper(() => clock.now());

@@ -128,6 +128,13 @@ test('notify socket: only the app\'s own processes are heard', { skip: !isRoot &
     assert.ok(attack.sent > 0, JSON.stringify(attack));
   });
 
+  await t.test('a sender the app started and that left its parent is heard in the app\'s cgroup', async (tt) => {
+    const status = await client.request('status');
+    if (status.containment?.mode !== 'cgroup') return tt.skip(`containment here is ${status.containment?.mode ?? 'unknown'}: a re-parented process is found only through the instance's cgroup`);
+    const { end } = await trial(4, nobody, 'WATCHDOG=trigger', { NOTIFY_ORPHAN: '1' });
+    assert.equal(end.type, 'committed', `the orphaned sender's READY=1 and heartbeats counted: ${JSON.stringify(end)}`);
+  });
+
   await t.test('the socket lives in a directory only root and the app\'s group reach', () => {
     const dir = lstatSync(device.paths.appRunDir);
     assert.ok(dir.isDirectory() && !dir.isSymbolicLink(), 'the symlink was replaced by a directory');
