@@ -33,8 +33,20 @@ echo "=== boot $boot" >>${SUPERVISOR_LOG}
 echo "=== boot $boot" >>${AGENT_LOG}
 NODE_COMPILE_CACHE=/var/lib/twinslot/cache/supervisor setsid ${INSTALLED_TWINSLOT} supervisor --config /etc/twinslot/config.json >>${SUPERVISOR_LOG} 2>&1 </dev/null &
 echo $! >/run/supervisor.pid
-setsid su -s /bin/sh twinslot -c 'NODE_COMPILE_CACHE=/var/lib/twinslot/agent/cache exec ${INSTALLED_TWINSLOT} agent --config /etc/twinslot/config.json' >>${AGENT_LOG} 2>&1 </dev/null &
-echo $! >/run/agent.pid
+# The agent as its unit runs it (Restart=always): one that dies is started again, with a line saying how it ended.
+(
+  while :; do
+    echo "=== agent starting at uptime $(cut -d' ' -f1 /proc/uptime)" >>${AGENT_LOG}
+    setsid su -s /bin/sh twinslot -c 'NODE_COMPILE_CACHE=/var/lib/twinslot/agent/cache exec ${INSTALLED_TWINSLOT} agent --config /etc/twinslot/config.json' >>${AGENT_LOG} 2>&1 </dev/null &
+    pid=$!
+    echo $pid >/run/agent.pid
+    wait $pid
+    s=$?
+    [ $s -eq 0 ] && break
+    echo "=== restart: the agent ended with status $s" >>${AGENT_LOG}
+    sleep 2
+  done
+) &
 `;
 
 /** What a scenario adds to the device: files on the data disk, lines run at the end of every boot. */
