@@ -4,7 +4,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-PACKAGES="python3 mosquitto openssl ca-certificates shellcheck qemu-system-x86 busybox-static cpio e2fsprogs kmod curl systemd util-linux"
+PACKAGES="python3 mosquitto mosquitto-clients openssl ca-certificates shellcheck qemu-system-x86 busybox-static cpio e2fsprogs kmod curl systemd util-linux"
 
 missing=""
 for pkg in $PACKAGES; do
