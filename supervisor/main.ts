@@ -177,7 +177,7 @@ async function startParts({ paths, settings, logger, bootId, watchdog, life }: P
   await sup.start();
   const ipc = await startIpcServer({
     path: paths.supervisorSocket, gid, logger,
-    handlers: { handle: (req) => handleRequest({ sup, status, isRoot }, req), subscribe: (l) => sup.on(l), agentStatus: (a) => agentStatus.set(a) },
+    handlers: { handle: (req) => handleRequest({ sup, status }, req), subscribe: (l) => sup.on(l), agentStatus: (a) => agentStatus.set(a) },
   });
   life.hold('ipc', () => ipc.close());
   // The HTTP server is loaded only when a metrics port is configured.

@@ -14,7 +14,6 @@ import { syncTree } from './slot-sync.ts';
 export interface RequestContext {
   sup: Supervisor;
   status: () => Results['status'];
-  isRoot: boolean;
 }
 
 /** Executes one validated request; returns its result or throws a CodedError. */

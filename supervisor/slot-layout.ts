@@ -22,7 +22,7 @@ export async function checkSlotLayout(paths: DevicePaths, owner: Owner, logger: 
   }
   await mkdir(paths.slotsDir, { mode: 0o755 }).catch(() => undefined);
   const before = await lstatEntry(paths.slotsDir, (what) => layout(paths.slotsDir, what));
-  const slots = await lockDir(paths.slotsDir, 0o755, owner, (what) => layout(paths.slotsDir, what));
+  const slots = lockDir(paths.slotsDir, 0o755, owner, (what) => layout(paths.slotsDir, what));
   if (before.uid !== slots.uid) logger.warn({ event: 'slots-dir-reowned', path: paths.slotsDir, was: before.uid }, 'took slots/ back from its previous owner');
   for (const slot of SLOT_NAMES) {
     const dir = paths.slot(slot);

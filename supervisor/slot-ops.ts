@@ -60,7 +60,7 @@ async function ensureTrash(paths: DevicePaths, owner: Owner): Promise<void> {
   await mkdir(paths.trashDir, { mode: 0o700 }).catch((err: unknown) => {
     if (!isErrno(err, 'EEXIST')) throw err;
   });
-  await lockDir(paths.trashDir, 0o700, owner, (what) => new CodedError('SLOT_LAYOUT_INVALID', `${paths.trashDir}: ${what}`));
+  lockDir(paths.trashDir, 0o700, owner, (what) => new CodedError('SLOT_LAYOUT_INVALID', `${paths.trashDir}: ${what}`));
 }
 
 async function deleteTrashed(path: string, owner: Owner, logger: Logger): Promise<void> {
@@ -76,7 +76,7 @@ async function deleteTrashed(path: string, owner: Owner, logger: Logger): Promis
 
 // Every directory of the tree root's and 0700, parents first, so nobody else can change its entries.
 async function freezeTree(dir: string, owner: Owner): Promise<void> {
-  await lockDir(dir, 0o700, owner, (what) => contentError('SLOT_LAYOUT_INVALID', 'trash', dir, what));
+  lockDir(dir, 0o700, owner, (what) => contentError('SLOT_LAYOUT_INVALID', 'trash', dir, what));
   for (const name of await readdir(dir)) {
     const child = join(dir, name);
     if ((await lstat(child)).isDirectory()) await freezeTree(child, owner);

@@ -27,7 +27,7 @@ import { manifestDigest, parseManifest } from '../bundle/manifest.ts';
 import { claimedKeyId, verifyManifestSignature } from '../bundle/signature.ts';
 import type { TrustStore } from '../bundle/trust.ts';
 import { DEFAULT_LIMITS, MAX_SIGNATURE_BYTES } from '../bundle/limits.ts';
-import { contentError, lockDir, lockFd, lockSymlink, lstatEntry, openRegular, openRegularSync, typeOf, type Owner } from './slot-walk.ts';
+import { contentError, lockDir, lockFd, lockSymlink, lstatEntry, openRegular, typeOf, type Owner } from './slot-walk.ts';
 import { slotWriters } from './slot-writers.ts';
 
 export interface SlotContent {
@@ -52,9 +52,9 @@ const YIELD_EVERY_ENTRIES = 256;
 /** Takes `dir` from the agent and verifies it; resolves with its manifest, or throws a coded refusal. */
 export async function sealSlot(dir: string, label: string, opts: SealOptions): Promise<SlotContent> {
   const fail = (code: string, rel: string) => (what: string) => contentError(code, label, rel, what);
-  await lockDir(dir, IMPLICIT_DIR_MODE, opts, fail('SLOT_LAYOUT_INVALID', ''));
-  const manifestBytes = await readTopFile(dir, 'manifest.json', DEFAULT_LIMITS.maxManifestBytes, opts, label);
-  const signature = await readTopFile(dir, 'manifest.sig', MAX_SIGNATURE_BYTES, opts, label);
+  lockDir(dir, IMPLICIT_DIR_MODE, opts, fail('SLOT_LAYOUT_INVALID', ''));
+  const manifestBytes = readTopFile(dir, 'manifest.json', DEFAULT_LIMITS.maxManifestBytes, opts, label);
+  const signature = readTopFile(dir, 'manifest.sig', MAX_SIGNATURE_BYTES, opts, label);
   const trust = await opts.trust();
   try {
     verifyManifestSignature(manifestBytes, signature, trust, claimedKeyId(manifestBytes));
@@ -87,7 +87,7 @@ export async function sealedContent(dir: string, label: string, expectedSha256: 
     if (expectedSha256 !== '' && content.manifestSha256 !== expectedSha256) throw changed(label, expectedSha256, content.manifestSha256);
     return content;
   }
-  const bytes = await readTopFile(dir, 'manifest.json', DEFAULT_LIMITS.maxManifestBytes, opts, label);
+  const bytes = readTopFile(dir, 'manifest.json', DEFAULT_LIMITS.maxManifestBytes, opts, label);
   const digest = manifestDigest(bytes);
   if (digest !== expectedSha256) throw changed(label, expectedSha256, digest);
   return { manifest: parse(bytes, label), manifestSha256: digest };
@@ -106,20 +106,18 @@ function parse(bytes: Buffer, label: string): Manifest {
 }
 
 // manifest.json or manifest.sig: a regular file with one name, at most `max` bytes, root's, 0644.
-async function readTopFile(dir: string, name: string, max: number, owner: Owner, label: string): Promise<Buffer> {
+function readTopFile(dir: string, name: string, max: number, owner: Owner, label: string): Buffer {
   const code = name === 'manifest.json' ? 'SLOT_MANIFEST_MISSING' : 'BUNDLE_SIGNATURE_MISSING';
   const fail = (what: string): CodedError => contentError(what === 'is missing' ? code : 'SLOT_CONTENT_INVALID', label, name, what);
-  const { handle, stat } = await openRegular(join(dir, name), fail);
+  const { fd, stat } = openRegular(join(dir, name), fail);
   try {
     if (stat.size > max) throw fail(`is ${stat.size} bytes, over the limit of ${max}`);
-    if (owner.asRoot) await handle.chown(0, 0);
-    await handle.chmod(0o644);
+    lockFd(fd, 0o644, owner);
     const bytes = Buffer.alloc(stat.size);
-    const { bytesRead } = await handle.read(bytes, 0, stat.size, 0);
-    if (bytesRead !== stat.size) throw fail('changed size while it was read');
+    if (readSync(fd, bytes, 0, stat.size, 0) !== stat.size) throw fail('changed size while it was read');
     return bytes;
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 
@@ -138,21 +136,21 @@ async function lockTree(dir: string, files: readonly ManifestFile[], owner: Owne
   const ordered = [...files].sort((a, b) => depth(a.path) - depth(b.path));
   const locked = new Set<string>(['']);
   let sinceYield = 0;
-  const lockParents = async (path: string): Promise<void> => {
+  const lockParents = (path: string): void => {
     const parts = path.split('/');
     for (let n = 1; n < parts.length; n += 1) {
       const parent = parts.slice(0, n).join('/');
       if (locked.has(parent)) continue;
-      await lockDir(join(dir, parent), modes.get(parent) ?? IMPLICIT_DIR_MODE, owner, (what) => contentError('SLOT_CONTENT_INVALID', label, parent, what));
+      lockDir(join(dir, parent), modes.get(parent) ?? IMPLICIT_DIR_MODE, owner, (what) => contentError('SLOT_CONTENT_INVALID', label, parent, what));
       locked.add(parent);
     }
   };
   for (const f of ordered) {
-    await lockParents(f.path);
+    lockParents(f.path);
     const fail = (what: string): CodedError => contentError('SLOT_CONTENT_INVALID', label, f.path, what);
     const full = join(dir, f.path);
     if (f.type === 'dir') {
-      if (!locked.has(f.path)) await lockDir(full, f.mode, owner, fail);
+      if (!locked.has(f.path)) lockDir(full, f.mode, owner, fail);
       locked.add(f.path);
     } else if (f.type === 'symlink') {
       const s = await lstatEntry(full, fail);
@@ -161,7 +159,7 @@ async function lockTree(dir: string, files: readonly ManifestFile[], owner: Owne
       if (target !== f.target) throw fail(`points to ${JSON.stringify(target)}, the manifest says ${JSON.stringify(f.target)}`);
       await lockSymlink(full, owner, fail);
     } else {
-      const { fd, stat } = openRegularSync(full, fail);
+      const { fd, stat } = openRegular(full, fail);
       try {
         if (stat.size !== f.size) throw fail(`is ${stat.size} bytes, the manifest says ${f.size}`);
         lockFd(fd, f.mode, owner);
@@ -194,7 +192,7 @@ async function refuseExtras(dir: string, dirs: Set<string>, files: readonly Mani
 // thread-pool round trip per read doubled the time, and the watchdog's pets must keep coming.
 async function checkHash(dir: string, file: Extract<ManifestFile, { type: 'file' }>, label: string, buffer: Buffer): Promise<void> {
   const fail = (what: string): CodedError => contentError('SLOT_CONTENT_INVALID', label, file.path, what);
-  const { fd } = openRegularSync(join(dir, file.path), fail);
+  const { fd } = openRegular(join(dir, file.path), fail);
   const hash = createHash('sha256');
   let total = 0;
   let sinceYield = 0;

@@ -16,7 +16,7 @@
 //   opened with O_NONBLOCK.
 
 import { closeSync, constants, fchmodSync, fchownSync, fstatSync, lstatSync, openSync, type Stats } from 'node:fs';
-import { lchown, lstat, open, type FileHandle } from 'node:fs/promises';
+import { lchown, lstat } from 'node:fs/promises';
 import { CodedError, isErrno, messageOf } from '../common/errors.ts';
 
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
@@ -36,60 +36,32 @@ export function contentError(code: string, label: string, rel: string, what: str
  * Opens the directory `path` without following a symlink, checks it is the entry `lstat` saw,
  * gives it to root with `mode` (write bits for group and other always cleared) and closes it.
  */
-export async function lockDir(path: string, mode: number, owner: Owner, fail: (what: string) => CodedError): Promise<Stats> {
-  const handle = await openChecked(path, DIR_FLAGS, 'directory', fail);
+export function lockDir(path: string, mode: number, owner: Owner, fail: (what: string) => CodedError): Stats {
+  const { fd } = openChecked(path, DIR_FLAGS, 'directory', fail);
   try {
-    if (owner.asRoot) await handle.chown(0, 0);
-    await handle.chmod(mode & 0o755);
-    return await handle.stat();
+    lockFd(fd, mode, owner);
+    return fstatSync(fd);
   } finally {
-    await handle.close();
-  }
-}
-
-/**
- * Opens the regular file `path` read-only without following a symlink or blocking, refuses a
- * file with more than one name (a hard link would let its other name change what runs), and
- * returns the handle (caller closes).
- */
-export async function openRegular(path: string, fail: (what: string) => CodedError): Promise<{ handle: FileHandle; stat: Stats }> {
-  const handle = await openChecked(path, FILE_FLAGS, 'file', fail);
-  const stat = await handle.stat();
-  if (stat.nlink !== 1) {
-    await handle.close();
-    throw fail(`has ${stat.nlink} names (a hard link)`);
-  }
-  return { handle, stat };
-}
-
-/**
- * openRegular without the event loop: for the bulk of a slot's files, where a thread-pool round
- * trip per call costs more than the call (the caller yields between files). Returns the fd.
- */
-export function openRegularSync(path: string, fail: (what: string) => CodedError): { fd: number; stat: Stats } {
-  let before: Stats;
-  try {
-    before = lstatSync(path);
-  } catch (err) {
-    throw fail(isErrno(err, 'ENOENT') ? 'is missing' : messageOf(err));
-  }
-  if (!before.isFile()) throw fail(`is a ${typeOf(before)}, not a file`);
-  let fd: number;
-  try {
-    fd = openSync(path, FILE_FLAGS);
-  } catch (err) {
-    throw fail(isErrno(err, 'ELOOP') ? 'became a symlink' : messageOf(err));
-  }
-  const stat = fstatSync(fd);
-  const problem = stat.ino !== before.ino || stat.dev !== before.dev ? 'changed while it was being checked' : stat.nlink !== 1 ? `has ${stat.nlink} names (a hard link)` : null;
-  if (problem !== null) {
     closeSync(fd);
-    throw fail(problem);
   }
-  return { fd, stat };
 }
 
-/** fchown to root (when `owner.asRoot`) and fchmod on an fd from openRegularSync. */
+/**
+ * Opens the regular file `path` read-only without following a symlink or blocking, and refuses
+ * a file with more than one name (a hard link would let its other name change what runs).
+ * Returns the fd (caller closes). Synchronous: for the bulk of a slot's files a thread-pool round
+ * trip per call costs more than the call (the callers yield between files).
+ */
+export function openRegular(path: string, fail: (what: string) => CodedError): { fd: number; stat: Stats } {
+  const opened = openChecked(path, FILE_FLAGS, 'file', fail);
+  if (opened.stat.nlink !== 1) {
+    closeSync(opened.fd);
+    throw fail(`has ${opened.stat.nlink} names (a hard link)`);
+  }
+  return opened;
+}
+
+/** fchown to root (when `owner.asRoot`) and fchmod, on an fd the walk opened. */
 export function lockFd(fd: number, mode: number, owner: Owner): void {
   if (owner.asRoot) fchownSync(fd, 0, 0);
   fchmodSync(fd, mode & 0o755);
@@ -115,21 +87,28 @@ export async function lstatEntry(path: string, fail: (what: string) => CodedErro
   }
 }
 
-async function openChecked(path: string, flags: number, kind: 'file' | 'directory', fail: (what: string) => CodedError): Promise<FileHandle> {
-  const before = await lstatEntry(path, fail);
-  if (kind === 'directory' ? !before.isDirectory() : !before.isFile()) throw fail(`is a ${typeOf(before)}, not a ${kind}`);
-  let handle: FileHandle;
+// The one way a walk opens an entry: lstat it, open it with O_NOFOLLOW, and check on the fd that
+// it is the same inode the lstat saw.
+function openChecked(path: string, flags: number, kind: 'file' | 'directory', fail: (what: string) => CodedError): { fd: number; stat: Stats } {
+  let before: Stats;
   try {
-    handle = await open(path, flags);
+    before = lstatSync(path);
   } catch (err) {
-    throw fail(isErrno(err, 'ELOOP') ? `became a symlink` : messageOf(err));
+    throw fail(isErrno(err, 'ENOENT') ? 'is missing' : messageOf(err));
   }
-  const stat = await handle.stat();
+  if (kind === 'directory' ? !before.isDirectory() : !before.isFile()) throw fail(`is a ${typeOf(before)}, not a ${kind}`);
+  let fd: number;
+  try {
+    fd = openSync(path, flags);
+  } catch (err) {
+    throw fail(isErrno(err, 'ELOOP') ? 'became a symlink' : messageOf(err));
+  }
+  const stat = fstatSync(fd);
   if (stat.ino !== before.ino || stat.dev !== before.dev) {
-    await handle.close();
+    closeSync(fd);
     throw fail('changed while it was being checked');
   }
-  return handle;
+  return { fd, stat };
 }
 
 /** What an lstat result is, in words. */

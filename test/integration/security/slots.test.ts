@@ -219,3 +219,36 @@ test('a prepare-slot cut short (old content in the trash, no slot directory) is 
   assert.ok(statSync(device.paths.slot('b')).isDirectory(), 'slot b is back');
   assertVictimIntact(s);
 });
+
+test('an agent process holding a directory inside the slot cannot plant anything in it while prepare-slot deletes it', opts, async (t) => {
+  const s = await secureDevice(t);
+  const { slot, path } = await s.client.request('prepare-slot');
+  fillSlot(s.device.paths, slot, { fixture: 'healthy-http.mjs', version: '2.0.0', port: await freePort(), tree: [{ type: 'dir', path: 'deep' }, { type: 'dir', path: 'deep/er' }] });
+  for (const d of ['deep', 'deep/er']) chownSync(join(path, d), s.users.agent.uid, s.users.agent.gid);
+  // The agent keeps its cwd in the slot and tries, over and over, to plant a symlink to the
+  // victim and a directory there, until told to stop; it reports what it managed.
+  const stop = join(s.device.root, 'stop-planting');
+  const planter = nodeAs(s.users.agent, `
+    import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
+    process.chdir(${JSON.stringify(join(path, 'deep', 'er'))});
+    let planted = 0, refused = '';
+    process.stdout.write('');
+    for (let i = 0; !existsSync(${JSON.stringify(stop)}); i++) {
+      try { symlinkSync(${JSON.stringify(s.victim.dir)}, 'l' + i); mkdirSync('d' + i); planted++; } catch (err) { refused = err.code; }
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    console.log(JSON.stringify({ planted, refused }));
+  `);
+  await new Promise((r) => setTimeout(r, 300)); // the planter is at work
+  const next = await s.client.request('prepare-slot'); // empties the same slot again
+  assert.equal(next.slot, slot);
+  await new Promise((r) => setTimeout(r, 300));
+  writeFileSync(stop, '');
+  const result = await planter;
+  const report = JSON.parse(result.stdout.trim()) as { planted: number; refused: string };
+  assert.ok(report.planted > 0, `the planter ran before the slot was emptied: ${result.stdout}${result.stderr}`);
+  assert.match(report.refused, /^(EACCES|ENOENT)$/, 'after prepare-slot the agent\'s old directory takes nothing');
+  assert.deepEqual(readdirSync(path), [], 'the fresh slot is empty');
+  assert.deepEqual(readdirSync(s.device.paths.trashDir), [], 'the old content is gone');
+  assertVictimIntact(s);
+});
